@@ -1,0 +1,183 @@
+"""Pure validation helpers for stack configuration.
+
+Each function answers one question about one value and returns ``None`` when the
+value is acceptable, or a short sentence saying what is allowed. They hold no
+Pulumi state, so they are tested table-driven in ``tests/test_validation.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal, InvalidOperation
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DNS1123_LABEL = _DNS_LABEL
+_KEY_VAULT = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+_ACR = re.compile(r"^[a-zA-Z0-9]{5,50}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
+_AKS_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+_CPU_RE = re.compile(r"^(\d+(\.\d+)?)(m)?$")
+_MEM_RE = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_MEM_FACTORS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+AKS_MAX_NODES_PER_POOL = 1000
+
+
+def parse_cpu(value: str) -> Decimal:
+    """Parse a Kubernetes CPU quantity (``250m``, ``1``, ``0.5``) into cores."""
+    match = _CPU_RE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a CPU quantity (use millicores like 250m, or cores like 1)")
+    amount = Decimal(match.group(1))
+    return amount / 1000 if match.group(3) else amount
+
+
+def parse_memory(value: str) -> int:
+    """Parse a Kubernetes memory quantity (``512Mi``, ``1Gi``, ``1G``) into bytes."""
+    match = _MEM_RE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a memory quantity (use binary units like 512Mi or 1Gi)")
+    try:
+        amount = Decimal(match.group(1)) * _MEM_FACTORS[match.group(3)]
+    except InvalidOperation as exc:  # pragma: no cover - regex already bounds the form
+        raise ValueError(f"{value!r} is not a memory quantity") from exc
+    if amount != amount.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number of bytes")
+    return int(amount)
+
+
+def dns_name_problem(name: str, *, allow_wildcard: bool = False) -> str | None:
+    """Why ``name`` is not a valid lowercase DNS name, or ``None``."""
+    if not isinstance(name, str) or not name:
+        return "a lowercase DNS name such as api.broxiva.com"
+    if len(name) > 253:
+        return "a DNS name of at most 253 characters"
+    labels = name.split(".")
+    if allow_wildcard and labels[0] == "*":
+        labels = labels[1:]
+        if not labels:
+            return "a wildcard over a domain, such as *.dev.broxiva.com"
+    for label in labels:
+        if not _DNS_LABEL.match(label):
+            return (
+                "a lowercase DNS name: labels of 1-63 letters, digits or hyphens, "
+                "not starting or ending with a hyphen"
+                + (", optionally starting with '*.'" if allow_wildcard else "")
+            )
+    if len(labels) < 2:
+        return "a fully qualified DNS name with at least two labels"
+    return None
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether ``name`` is the zone apex or a name below it (wildcards included)."""
+    return name == zone or name.endswith("." + zone)
+
+
+def relative_record_name(name: str, zone: str) -> str:
+    """The record-set name of ``name`` inside ``zone`` (``@`` for the apex)."""
+    if name == zone:
+        return "@"
+    if not name.endswith("." + zone):
+        raise ValueError(f"{name} is not inside the zone {zone}")
+    return name[: -(len(zone) + 1)]
+
+
+def dns1123_label_problem(name: str) -> str | None:
+    """Why ``name`` is not a Kubernetes DNS-1123 label (namespaces, Services), or ``None``."""
+    if isinstance(name, str) and _DNS1123_LABEL.match(name):
+        return None
+    return "a DNS-1123 label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
+
+
+def key_vault_name_problem(name: str) -> str | None:
+    """Azure Key Vault names: 3-24 characters, letters, digits and single hyphens."""
+    if isinstance(name, str) and _KEY_VAULT.match(name) and "--" not in name:
+        return None
+    return (
+        "a Key Vault name: 3-24 characters, letters, digits and hyphens, starting with a letter, "
+        "ending with a letter or digit, no consecutive hyphens"
+    )
+
+
+def acr_name_problem(name: str) -> str | None:
+    """Azure Container Registry names: 5-50 alphanumeric characters (lowercase here)."""
+    if isinstance(name, str) and _ACR.match(name) and name == name.lower():
+        return None
+    return "a container registry name: 5-50 lowercase letters and digits"
+
+
+def resource_group_name_problem(name: str) -> str | None:
+    """Azure resource group names: 1-90 characters, not ending with a period."""
+    if isinstance(name, str) and _RESOURCE_GROUP.match(name) and not name.endswith("."):
+        return None
+    return "a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'"
+
+
+def aks_name_problem(name: str) -> str | None:
+    """AKS cluster names: 1-63 characters, letters, digits, '-' and '_'."""
+    if isinstance(name, str) and _AKS_NAME.match(name):
+        return None
+    return "an AKS cluster name: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit"
+
+
+def uuid_problem(value: str) -> str | None:
+    """Entra ID object and client IDs are UUIDs."""
+    if isinstance(value, str) and _UUID.match(value):
+        return None
+    return "a UUID such as 00000000-0000-0000-0000-000000000000"
+
+
+def cidr_problem(value: str) -> str | None:
+    """IPv4/IPv6 CIDR ranges (a bare address counts as /32)."""
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except (TypeError, ValueError):
+        return "an IP range in CIDR form with no host bits set, such as 203.0.113.0/24"
+    return None
+
+
+def image_tag_problem(tag: str, pattern: str | None = None) -> str | None:
+    """Image tags: a valid OCI tag, never ``latest``, and of the environment's form."""
+    if not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
+        return "a non-empty OCI image tag (letters, digits, '_', '.', '-'; at most 128)"
+    if tag.lower() == "latest":
+        return "a pinned image tag; 'latest' is never deployed"
+    if pattern and not re.fullmatch(pattern, tag):
+        return f"a tag matching {pattern}"
+    return None
+
+
+def email_problem(value: str) -> str | None:
+    """A plain e-mail address (ACME registration)."""
+    if isinstance(value, str) and _EMAIL.match(value):
+        return None
+    return "an e-mail address such as platform@broxiva.com"
+
+
+def regex_problem(pattern: str) -> str | None:
+    """A pattern must compile as a Python regular expression."""
+    try:
+        re.compile(pattern)
+    except (TypeError, re.error):
+        return "a valid regular expression"
+    return None

@@ -1,0 +1,150 @@
+"""Run the real program (``__main__.py``) in-process under Pulumi's mock engine."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import stackconfig
+from .mocks import PlausibleMocks, RecordingMonitor, mask_secrets
+
+
+class ProgramConfigError(Exception):
+    """The program refused the stack configuration (its one clear message)."""
+
+
+@dataclass
+class Plan:
+    """Everything one run of the program declared, secrets masked, JSON-ready."""
+
+    project: str
+    stack: str
+    resources: list[dict[str, Any]]
+    invokes: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    placeholders: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schemaVersion": 1,
+            "project": self.project,
+            "stack": self.stack,
+            "placeholders": self.placeholders,
+            "resources": self.resources,
+            "invokes": self.invokes,
+            "outputs": self.outputs,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Plan:
+        return cls(
+            doc["project"], doc["stack"], doc["resources"], doc["invokes"], doc["outputs"], doc.get("placeholders", [])
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    # Convenience lookups used by the tests and the renderers.
+    def by_type(self, typ: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == typ]
+
+    def one(self, typ: str, name: str) -> dict[str, Any]:
+        found = [r for r in self.resources if r["type"] == typ and r["name"] == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources of type {typ} named {name}")
+        return found[0]
+
+    def urn_of(self, urn: str) -> dict[str, Any]:
+        return next(r for r in self.resources if r["urn"] == urn)
+
+
+def _jsonable(value: Any) -> Any:
+    """Numbers arrive as floats from the wire: integral floats become ints; resources become URNs."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _fill_required_secrets(project_dir: Path, cfg: stackconfig.OfflineConfig) -> None:
+    """Offline there is no secrets provider: give each required, absent provided secret a placeholder."""
+    try:
+        from components import config as program_config
+    except ImportError:  # pragma: no cover - a tree from before typed config
+        return
+    prefix = f"{cfg.project}:"
+    raw = {k[len(prefix) :]: v for k, v in cfg.values.items() if k.startswith(prefix)}
+    try:
+        parsed = program_config.parse({k: v for k, v in raw.items()})
+    except Exception:  # noqa: BLE001 - the program itself reports the config error
+        return
+    provided = dict(raw.get("providedSecrets") or {})
+    for secret in getattr(program_config, "PROVIDED_SECRETS", ()):
+        if secret.key not in provided and secret.required_when and secret.required_when(parsed):
+            provided[secret.key] = stackconfig.PLACEHOLDER_PREFIX + secret.key
+            cfg.placeholders.append(f"{prefix}providedSecrets.{secret.key}")
+    if provided:
+        cfg.values[f"{prefix}providedSecrets"] = provided
+        cfg.secret_keys.add(f"{prefix}providedSecrets")
+
+
+def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool = True) -> Plan:
+    """Run ``project_dir/__main__.py`` for ``cfg`` under mocks and return what it declared."""
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.mocks import MockMonitor  # noqa: F401 - imported for the side effect of loading mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    project_dir = project_dir.resolve()
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    if fill_secrets:
+        _fill_required_secrets(project_dir, cfg)
+
+    mocks = PlausibleMocks(cfg.stack)
+    monitor = RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(
+        {k: v for k, v in cfg.encoded().items()}, secret_keys=sorted(cfg.secret_keys)
+    )
+    pulumi.runtime.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, monitor=monitor)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+
+    main = project_dir / "__main__.py"
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except pulumi.RunError as err:
+        if type(err).__name__ == "ConfigError":
+            raise ProgramConfigError(str(err)) from None
+        raise
+
+    outputs: dict[str, Any] = {}
+    root = pulumi_settings.get_root_resource()
+    for key, out in sorted((getattr(root, "outputs", None) or {}).items()):
+        output = pulumi.Output.from_input(out)
+        value = _sync_await(output.future())
+        secret = _sync_await(output.is_secret())
+        outputs[key] = "[secret]" if secret else _jsonable(mask_secrets(value))
+
+    resources = []
+    for reg in monitor.registrations:
+        entry = dict(reg)
+        entry["inputs"] = _jsonable(mask_secrets(reg["inputs"]))
+        resources.append(entry)
+    invokes = [{"token": i["token"], "args": _jsonable(mask_secrets(i["args"]))} for i in monitor.invokes]
+    return Plan(cfg.project, cfg.stack, resources, invokes, outputs, list(cfg.placeholders))

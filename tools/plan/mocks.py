@@ -1,0 +1,315 @@
+"""Pulumi mocks that record every registration and return plausible outputs.
+
+The recording monitor sees what the engine would see (type, name, parent,
+provider, protect, dependencies, inputs). The mock outputs are deterministic and
+shaped like the real providers' outputs, so everything downstream of them
+(role assignment scopes, DNS records, kubeconfig, workload identity wiring)
+renders.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from typing import Any
+
+import yaml
+from google.protobuf.json_format import MessageToDict
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+SECRET_SIG_KEY = rpc._special_sig_key
+SECRET_SIG = rpc._special_secret_sig
+SECRET_MASK = "[secret]"
+
+SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+TENANT_ID = "00000000-0000-4000-8000-000000000002"
+DEPLOYER_CLIENT_ID = "00000000-0000-4000-8000-000000000003"
+DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
+
+_NS = uuid.UUID("6f1c2a4e-0000-4000-8000-00000000b0b0")
+
+# ARM provider namespace and collection of the azure-native types the program uses.
+_ARM = {
+    "resources:ResourceGroup": None,
+    "operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
+    "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
+    "containerservice:MaintenanceConfiguration": "Microsoft.ContainerService/managedClusters/{cluster}/maintenanceConfigurations",
+    "managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "managedidentity:FederatedIdentityCredential": "Microsoft.ManagedIdentity/userAssignedIdentities/{identity}/federatedIdentityCredentials",
+    "containerregistry:Registry": "Microsoft.ContainerRegistry/registries",
+    "keyvault:Vault": "Microsoft.KeyVault/vaults",
+    "keyvault:Secret": "Microsoft.KeyVault/vaults/{vault}/secrets",
+    "network:PublicIPAddress": "Microsoft.Network/publicIPAddresses",
+    "dns:Zone": "Microsoft.Network/dnsZones",
+    "dns:RecordSet": "Microsoft.Network/dnsZones/{zone}/{recordType}",
+    "authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
+}
+
+
+def stable_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def _digest(*parts: str) -> int:
+    return int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16)
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace every secret-wrapped value with the literal ``[secret]``."""
+    if is_secret(value):
+        return SECRET_MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    if is_secret(value):
+        return unwrap_secrets(value.get("value"))
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def fake_kubeconfig(cluster: str, resource_group: str) -> str:
+    """A kubeconfig shaped like AKS user credentials with local accounts disabled (kubelogin exec)."""
+    server = f"https://{cluster}-dns-{_digest(cluster):08x}.hcp.eastus.azmk8s.io:443"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": cluster, "cluster": {"server": server, "certificate-authority-data": "TU9DSy1DQQ=="}}
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{resource_group}_{cluster}"}}],
+        "current-context": cluster,
+        "users": [
+            {
+                "name": f"clusterUser_{resource_group}_{cluster}",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": [
+                            "get-token",
+                            "--environment",
+                            "AzurePublicCloud",
+                            "--server-id",
+                            "6dae42f8-4368-4678-94ff-3960e28e3630",
+                            "--client-id",
+                            "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+                            "--tenant-id",
+                            TENANT_ID,
+                            "--login",
+                            "devicecode",
+                        ],
+                        "env": None,
+                        "installHint": "kubelogin is not installed",
+                        "provideClusterInfo": False,
+                    }
+                },
+            }
+        ],
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+class PlausibleMocks(pulumi_mocks.Mocks):
+    """Outputs shaped like the real providers' answers, deterministic per logical name."""
+
+    def __init__(self, stack: str):
+        self.stack = stack
+
+    # ------------------------------------------------------------------ invokes
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        token = args.token
+        if token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": DEPLOYER_CLIENT_ID,
+                "objectId": DEPLOYER_OBJECT_ID,
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }, []
+        if token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            cluster = str(args.args.get("resourceName"))
+            group = str(args.args.get("resourceGroupName"))
+            value = base64.b64encode(fake_kubeconfig(cluster, group).encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
+        return {}, []
+
+    # ------------------------------------------------------------------ resources
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        typ, name = args.typ, args.name
+        inputs = dict(args.inputs)
+        if typ.startswith("azure-native:"):
+            return self._azure(typ, name, inputs)
+        if typ.startswith("random:"):
+            return self._random(typ, name, inputs)
+        if typ == "kubernetes:helm.sh/v3:Release":
+            state = dict(inputs)
+            state["status"] = {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}
+            return f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}", state
+        if typ.startswith("kubernetes:"):
+            meta = unwrap_secrets(inputs.get("metadata") or {})
+            ns = meta.get("namespace")
+            ident = f"{ns}/{meta.get('name', name)}" if ns else str(meta.get("name", name))
+            return ident, inputs
+        return f"{name}-id", inputs
+
+    def _azure(self, typ: str, name: str, inputs: dict[str, Any]):
+        plain = unwrap_secrets(inputs)
+        short = typ.split(":", 1)[1]
+        group = plain.get("resourceGroupName", "mock-rg")
+        base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}"
+        resource_name = self._physical_name(short, name, plain)
+        collection = _ARM.get(short, f"Microsoft.Mock/{short.replace(':', '.')}")
+        if short == "resources:ResourceGroup":
+            rid = base.rsplit("/", 1)[0] + "/" + plain.get("resourceGroupName", name)
+        else:
+            collection = collection.format(
+                cluster=plain.get("resourceName", "cluster"),
+                identity=plain.get("resourceName", "identity"),
+                vault=plain.get("vaultName", "vault"),
+                zone=plain.get("zoneName", "zone"),
+                recordType=plain.get("recordType", "A"),
+            )
+            scope = plain.get("scope")
+            prefix = scope if short == "authorization:RoleAssignment" and scope else base
+            rid = f"{prefix}/providers/{collection}/{resource_name}"
+        state: dict[str, Any] = dict(inputs)
+        state.update({"id": rid, "name": resource_name, "azureApiVersion": "mock"})
+        if short == "containerservice:ManagedCluster":
+            state["identityProfile"] = {
+                "kubeletidentity": {
+                    "clientId": stable_uuid(self.stack, name, "kubelet-client"),
+                    "objectId": stable_uuid(self.stack, name, "kubelet-object"),
+                    "resourceId": f"{base}_nodes/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resource_name}-agentpool",
+                }
+            }
+            state["oidcIssuerProfile"] = {
+                "enabled": True,
+                "issuerUrl": f"https://eastus.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(self.stack, name, 'oidc')}/",
+            }
+            state["fqdn"] = f"{resource_name}-dns-{_digest(resource_name):08x}.hcp.eastus.azmk8s.io"
+            state["nodeResourceGroup"] = f"MC_{group}_{resource_name}_eastus"
+        elif short == "managedidentity:UserAssignedIdentity":
+            state["clientId"] = stable_uuid(self.stack, name, "client")
+            state["principalId"] = stable_uuid(self.stack, name, "principal")
+            state["tenantId"] = TENANT_ID
+        elif short == "network:PublicIPAddress":
+            state["ipAddress"] = f"203.0.113.{10 + _digest(self.stack, name) % 240}"
+        elif short == "keyvault:Vault":
+            state["properties"] = {**plain.get("properties", {}), "vaultUri": f"https://{resource_name}.vault.azure.net/"}
+        elif short == "keyvault:Secret":
+            state["properties"] = {
+                "secretUri": f"https://{plain.get('vaultName')}.vault.azure.net/secrets/{resource_name}",
+            }
+        elif short == "containerregistry:Registry":
+            state["loginServer"] = f"{resource_name}.azurecr.io"
+        elif short == "dns:Zone":
+            state["nameServers"] = [f"ns1-0{i}.azure-dns.com." for i in range(1, 5)]
+        elif short == "dns:RecordSet":
+            state["fqdn"] = f"{plain.get('relativeRecordSetName')}.{plain.get('zoneName')}."
+        elif short == "operationalinsights:Workspace":
+            state["customerId"] = stable_uuid(self.stack, name, "workspace")
+        return rid, state
+
+    @staticmethod
+    def _physical_name(short: str, name: str, plain: dict[str, Any]) -> str:
+        keys = {
+            "resources:ResourceGroup": "resourceGroupName",
+            "operationalinsights:Workspace": "workspaceName",
+            "containerservice:ManagedCluster": "resourceName",
+            "containerservice:MaintenanceConfiguration": "configName",
+            "managedidentity:UserAssignedIdentity": "resourceName",
+            "managedidentity:FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
+            "containerregistry:Registry": "registryName",
+            "keyvault:Vault": "vaultName",
+            "keyvault:Secret": "secretName",
+            "network:PublicIPAddress": "publicIpAddressName",
+            "dns:Zone": "zoneName",
+            "dns:RecordSet": "relativeRecordSetName",
+            "authorization:RoleAssignment": "roleAssignmentName",
+        }
+        key = keys.get(short)
+        value = plain.get(key) if key else None
+        return str(value) if value else f"{name}{_digest(name) % 10**7:07d}"
+
+    def _random(self, typ: str, name: str, inputs: dict[str, Any]):
+        state = dict(inputs)
+        if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
+            length = int(unwrap_secrets(inputs).get("length", 16))
+            seed = hashlib.sha256(f"{self.stack}/{name}/{unwrap_secrets(inputs).get('keepers')}".encode()).hexdigest()
+            value = ("mockpw" + seed)[:length].ljust(length, "x")
+            state["result"] = value
+        elif typ == "random:index/randomUuid:RandomUuid":
+            state["result"] = stable_uuid(self.stack, name, str(unwrap_secrets(inputs).get("keepers")))
+        elif typ == "random:index/randomId:RandomId":
+            state["hex"] = hashlib.sha256(name.encode()).hexdigest()[:16]
+        return f"{name}-id", state
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that records each registration the way the engine receives it."""
+
+    def __init__(self, mocks: PlausibleMocks):
+        super().__init__(mocks)
+        self.registrations: list[dict[str, Any]] = []
+        self.invokes: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        self.registrations.append(
+            {
+                "urn": urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": request.parent or None,
+                "provider": request.provider or None,
+                "protect": bool(request.protect) if request.HasField("protect") else False,
+                "dependencies": sorted(set(request.dependencies)),
+                "ignoreChanges": list(request.ignoreChanges),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                "aliases": [MessageToDict(a) for a in request.aliases],
+                "inputs": inputs,
+            }
+        )
+        resource_args = pulumi_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(resource_args)
+        # The engine marks additionalSecretOutputs secret; the stock mock monitor does not.
+        for key in request.additionalSecretOutputs:
+            if key in state and not is_secret(state[key]):
+                state[key] = {SECRET_SIG_KEY: SECRET_SIG, "value": state[key]}
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        _ensure_event_loop()
+        args = rpc.deserialize_properties(request.args)
+        self.invokes.append({"token": request.tok, "args": args})
+        return super().Invoke(request)
