@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -200,7 +200,9 @@ class RegistryConfig(Model):
         if self.acr_name and self.server != f"{self.acr_name}.azurecr.io":
             raise _FieldProblem("server", self.server, f"must be {self.acr_name}.azurecr.io when acrName is set")
         if self.acr_name and self.pull_token_secret:
-            raise _FieldProblem("pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)")
+            raise _FieldProblem(
+                "pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)"
+            )
         return self
 
 
@@ -348,6 +350,14 @@ class AppSettings(Model):
     """NEXT_PUBLIC_GOOGLE_ANALYTICS_ID."""
 
 
+class DeployerConfig(Model):
+    object_id: Uuid | None = None
+    """Principal granted cluster admin and Key Vault Secrets Officer; unset means whoever runs pulumi.
+    Pin it to the CI service principal (or a group) so assignments do not churn between people and CI."""
+    principal_type: Literal["ServicePrincipal", "User", "Group"] = "ServicePrincipal"
+    """Type of that principal (Azure rejects a role assignment whose type does not match)."""
+
+
 class NamespaceRbac(Model):
     deployer_group_object_ids: tuple[Uuid, ...] = ()
     """Entra ID groups bound to the namespace deployer Role."""
@@ -434,9 +444,7 @@ class AppConfig(Model):
             raise _FieldProblem("probes", None, "must be set for a service")
         if self.kind == "worker" and self.port is not None:
             raise _FieldProblem("port", self.port, "must be unset for a worker")
-        if self.autoscaling and not (
-            self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas
-        ):
+        if self.autoscaling and not (self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas):
             raise _FieldProblem(
                 "replicas",
                 self.replicas,
@@ -498,6 +506,8 @@ class StackConfig(Model):
     """Feature switches."""
     app_settings: AppSettings
     """Non-secret app settings (ConfigMap broxiva-config)."""
+    deployer: DeployerConfig = DeployerConfig()
+    """Who is granted the access the program itself needs (cluster admin, secrets officer)."""
     rbac: NamespaceRbac = NamespaceRbac()
     """Namespace access for Entra ID groups."""
     apps: Mapping[Label, AppConfig]
@@ -563,7 +573,9 @@ def _cross_field_rules(cfg: StackConfig) -> None:
             raise ConfigError("cluster.tier", cfg.cluster.tier, "must be Standard or Premium in production")
         if sorted(cfg.cluster.availability_zones) != ["1", "2", "3"]:
             raise ConfigError(
-                "cluster.availabilityZones", list(cfg.cluster.availability_zones), 'must be ["1", "2", "3"] in production'
+                "cluster.availabilityZones",
+                list(cfg.cluster.availability_zones),
+                'must be ["1", "2", "3"] in production',
             )
         if not cfg.cluster.system_pool.critical_addons_only:
             raise ConfigError("cluster.systemPool.criticalAddonsOnly", False, "must be true in production")
@@ -803,7 +815,10 @@ def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None) ->
     unknown = sorted(set(raw) - set(PROVIDED_BY_KEY))
     if unknown:
         raise ConfigError(
-            f"providedSecrets.{unknown[0]}", "(hidden)", f"is not a known secret (known: {', '.join(PROVIDED_BY_KEY)})", stack
+            f"providedSecrets.{unknown[0]}",
+            "(hidden)",
+            f"is not a known secret (known: {', '.join(PROVIDED_BY_KEY)})",
+            stack,
         )
     out: dict[str, pulumi.Output[str]] = {}
     for secret in PROVIDED_SECRETS:

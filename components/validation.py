@@ -80,8 +80,7 @@ def dns_name_problem(name: str, *, allow_wildcard: bool = False) -> str | None:
         if not _DNS_LABEL.match(label):
             return (
                 "a lowercase DNS name: labels of 1-63 letters, digits or hyphens, "
-                "not starting or ending with a hyphen"
-                + (", optionally starting with '*.'" if allow_wildcard else "")
+                "not starting or ending with a hyphen" + (", optionally starting with '*.'" if allow_wildcard else "")
             )
     if len(labels) < 2:
         return "a fully qualified DNS name with at least two labels"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stackconfig
-from .mocks import PlausibleMocks, RecordingMonitor, mask_secrets
+from .mocks import PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
 
 
 class ProgramConfigError(Exception):
@@ -85,7 +85,7 @@ def _fill_required_secrets(project_dir: Path, cfg: stackconfig.OfflineConfig) ->
     raw = {k[len(prefix) :]: v for k, v in cfg.values.items() if k.startswith(prefix)}
     try:
         parsed = program_config.parse({k: v for k, v in raw.items()})
-    except Exception:  # noqa: BLE001 - the program itself reports the config error
+    except Exception:
         return
     provided = dict(raw.get("providedSecrets") or {})
     for secret in getattr(program_config, "PROVIDED_SECRETS", ()):
@@ -114,9 +114,7 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     mocks = PlausibleMocks(cfg.stack)
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_all_config(
-        {k: v for k, v in cfg.encoded().items()}, secret_keys=sorted(cfg.secret_keys)
-    )
+    pulumi.runtime.set_all_config({k: v for k, v in cfg.encoded().items()}, secret_keys=sorted(cfg.secret_keys))
     pulumi.runtime.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
@@ -145,6 +143,7 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     for reg in monitor.registrations:
         entry = dict(reg)
         entry["inputs"] = _jsonable(mask_secrets(reg["inputs"]))
+        entry["secretDigests"] = secret_digests(reg["inputs"])
         resources.append(entry)
     invokes = [{"token": i["token"], "args": _jsonable(mask_secrets(i["args"]))} for i in monitor.invokes]
     return Plan(cfg.project, cfg.stack, resources, invokes, outputs, list(cfg.placeholders))

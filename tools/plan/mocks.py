@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -73,6 +74,21 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
+def secret_digests(value: Any, path: str = "") -> dict[str, str]:
+    """Path -> short digest of every secret value (offline values only), so a diff can say it changed."""
+    if is_secret(value):
+        raw = json.dumps(unwrap_secrets(value.get("value")), sort_keys=True, default=str)
+        return {path: hashlib.sha256(raw.encode()).hexdigest()[:12]}
+    out: dict[str, str] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.update(secret_digests(v, f"{path}.{k}" if path else str(k)))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            out.update(secret_digests(v, f"{path}[{i}]"))
+    return out
+
+
 def unwrap_secrets(value: Any) -> Any:
     if is_secret(value):
         return unwrap_secrets(value.get("value"))
@@ -89,10 +105,10 @@ def fake_kubeconfig(cluster: str, resource_group: str) -> str:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {"name": cluster, "cluster": {"server": server, "certificate-authority-data": "TU9DSy1DQQ=="}}
+        "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": "TU9DSy1DQQ=="}}],
+        "contexts": [
+            {"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{resource_group}_{cluster}"}}
         ],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{resource_group}_{cluster}"}}],
         "current-context": cluster,
         "users": [
             {
@@ -158,7 +174,11 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             return self._random(typ, name, inputs)
         if typ == "kubernetes:helm.sh/v3:Release":
             state = dict(inputs)
-            state["status"] = {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}
+            state["status"] = {
+                "name": inputs.get("name", name),
+                "namespace": inputs.get("namespace"),
+                "status": "deployed",
+            }
             return f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}", state
         if typ.startswith("kubernetes:"):
             meta = unwrap_secrets(inputs.get("metadata") or {})
@@ -189,6 +209,16 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             rid = f"{prefix}/providers/{collection}/{resource_name}"
         state: dict[str, Any] = dict(inputs)
         state.update({"id": rid, "name": resource_name, "azureApiVersion": "mock"})
+        identity = plain.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list identity IDs; the provider answers with a map of ID -> client/principal IDs.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    i: {"clientId": stable_uuid(i, "client"), "principalId": stable_uuid(i, "principal")}
+                    for i in identity["userAssignedIdentities"]
+                },
+            }
         if short == "containerservice:ManagedCluster":
             state["identityProfile"] = {
                 "kubeletidentity": {
@@ -199,7 +229,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             }
             state["oidcIssuerProfile"] = {
                 "enabled": True,
-                "issuerUrl": f"https://eastus.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(self.stack, name, 'oidc')}/",
+                "issuerURL": f"https://eastus.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(self.stack, name, 'oidc')}/",
             }
             state["fqdn"] = f"{resource_name}-dns-{_digest(resource_name):08x}.hcp.eastus.azmk8s.io"
             state["nodeResourceGroup"] = f"MC_{group}_{resource_name}_eastus"
@@ -210,7 +240,10 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         elif short == "network:PublicIPAddress":
             state["ipAddress"] = f"203.0.113.{10 + _digest(self.stack, name) % 240}"
         elif short == "keyvault:Vault":
-            state["properties"] = {**plain.get("properties", {}), "vaultUri": f"https://{resource_name}.vault.azure.net/"}
+            state["properties"] = {
+                **plain.get("properties", {}),
+                "vaultUri": f"https://{resource_name}.vault.azure.net/",
+            }
         elif short == "keyvault:Secret":
             state["properties"] = {
                 "secretUri": f"https://{plain.get('vaultName')}.vault.azure.net/secrets/{resource_name}",

@@ -1,0 +1,240 @@
+"""The AKS cluster, its identities and access, and the Kubernetes provider built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import containerservice as aks
+from pulumi_azure_native import managedidentity
+
+from . import kubeconfig as kubeconfig_tools
+from . import roles
+from .config import ClusterConfig
+
+# AKS names these two maintenance configurations itself; other names are not honoured.
+_AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
+_NODE_OS_UPGRADE_SCHEDULE = "aksManagedNodeOSUpgradeSchedule"
+
+
+@dataclass(frozen=True)
+class AksClusterArgs:
+    cluster: ClusterConfig
+    """Validated cluster settings of the stack."""
+    resource_group_name: pulumi.Input[str]
+    """Group of the cluster."""
+    location: str
+    """Azure region."""
+    workspace_id: pulumi.Input[str]
+    """Log Analytics workspace that Container Insights sends to."""
+    gateway_ip_id: pulumi.Input[str]
+    """Static public IP the Gateway's load balancer uses; the control plane identity may join it."""
+    tenant_id: pulumi.Input[str]
+    """Entra ID tenant of the cluster's Azure RBAC."""
+    subscription_id: pulumi.Input[str]
+    """Subscription (role definition IDs)."""
+    deployer_object_id: pulumi.Input[str]
+    """Principal running pulumi; made RBAC Cluster Admin so the program can manage Kubernetes objects."""
+    deployer_principal_type: str
+    """User, Group or ServicePrincipal: the type of deployer_object_id."""
+    tags: dict[str, str]
+    """Tags."""
+    protect: bool
+    """Protect the cluster from deletion."""
+
+
+def _pool_profile(pool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict:
+    return {
+        "vm_size": pool.vm_size,
+        "count": pool.min_count,
+        "enable_auto_scaling": True,
+        "min_count": pool.min_count,
+        "max_count": pool.max_count,
+        "max_pods": pool.max_pods,
+        "os_disk_size_gb": pool.os_disk_size_gb,
+        "os_disk_type": "Managed",
+        "os_type": "Linux",
+        "os_sku": "AzureLinux",
+        "type": "VirtualMachineScaleSets",
+        "mode": mode,
+        "availability_zones": list(zones) or None,
+        "node_taints": ["CriticalAddonsOnly=true:NoSchedule"] if pool.critical_addons_only else None,
+        "node_labels": {"broxiva.com/pool": name},
+        "upgrade_settings": aks.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+    }
+
+
+def _maintenance_window(cfg: ClusterConfig) -> aks.MaintenanceWindowArgs:
+    window = cfg.maintenance_window
+    return aks.MaintenanceWindowArgs(
+        schedule=aks.ScheduleArgs(weekly=aks.WeeklyScheduleArgs(day_of_week=window.day_of_week, interval_weeks=1)),
+        duration_hours=window.duration_hours,
+        start_time=window.start_time,
+        utc_offset=window.utc_offset,
+    )
+
+
+class AksCluster(pulumi.ComponentResource):
+    """An AKS cluster as the platform expects it: Entra ID + Azure RBAC, no local accounts,
+    workload identity, Azure CNI overlay with Cilium, Container Insights, managed upgrades."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+    control_plane_principal_id: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:azure:AksCluster", name, None, opts)
+        cfg = args.cluster
+        child = pulumi.ResourceOptions(parent=self)
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-control-plane",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
+        # The cloud provider attaches the Gateway's load balancer to the pre-created static IP, which lives
+        # outside the node resource group: the control plane identity needs join rights on that IP.
+        ip_access = roles.assign(
+            f"{name}-gateway-ip-network-contributor",
+            scope=args.gateway_ip_id,
+            role="Network Contributor",
+            principal_id=identity.principal_id,
+            subscription_id=args.subscription_id,
+            opts=child,
+        )
+
+        system = _pool_profile(cfg.system_pool, name="system", mode="System", zones=cfg.availability_zones)
+        managed = aks.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=cfg.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=cfg.name,
+            kubernetes_version=cfg.kubernetes_version,
+            sku=aks.ManagedClusterSKUArgs(name="Base", tier=cfg.tier),
+            identity=aks.ManagedClusterIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
+            agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(name="system", **system)],
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=aks.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                tenant_id=args.tenant_id,
+                admin_group_object_ids=list(cfg.admin_group_object_ids) or None,
+            ),
+            oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=aks.ManagedClusterSecurityProfileArgs(
+                workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
+            ),
+            network_profile=aks.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_dataplane="cilium",
+                network_policy="cilium",
+                load_balancer_sku="standard",
+                outbound_type="loadBalancer",
+                pod_cidr=cfg.pod_cidr,
+                service_cidr=cfg.service_cidr,
+                dns_service_ip=cfg.dns_service_ip,
+            ),
+            addon_profiles={
+                "omsagent": aks.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"},
+                ),
+            },
+            auto_upgrade_profile=aks.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
+            ),
+            api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(
+                authorized_ip_ranges=list(cfg.api_server_authorized_ip_ranges)
+            )
+            if cfg.api_server_authorized_ip_ranges
+            else None,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[ip_access],
+                # The cluster autoscaler owns the node count; a PUT with the initial count would fight it.
+                # https://github.com/pulumi/pulumi-azure-native/issues/4264 (pool changes go per pool).
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+
+        workload = cfg.workload_pool
+        aks.AgentPool(
+            f"{name}-workload-pool",
+            agent_pool_name="workload",
+            resource_group_name=args.resource_group_name,
+            resource_name_=managed.name,
+            **_pool_profile(workload, name="workload", mode="User", zones=cfg.availability_zones),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=managed, ignore_changes=["count"]),
+        )
+        for role, config_name in (
+            ("auto-upgrade", _AUTO_UPGRADE_SCHEDULE),
+            ("node-os-upgrade", _NODE_OS_UPGRADE_SCHEDULE),
+        ):
+            aks.MaintenanceConfiguration(
+                f"{name}-{role}-window",
+                config_name=config_name,
+                resource_group_name=args.resource_group_name,
+                resource_name_=managed.name,
+                maintenance_window=_maintenance_window(cfg),
+                opts=pulumi.ResourceOptions(parent=managed),
+            )
+
+        cluster_admin = roles.assign(
+            f"{name}-deployer-cluster-admin",
+            scope=managed.id,
+            role="Azure Kubernetes Service RBAC Cluster Admin",
+            principal_id=args.deployer_object_id,
+            subscription_id=args.subscription_id,
+            principal_type=args.deployer_principal_type,
+            opts=pulumi.ResourceOptions(parent=managed),
+        )
+
+        credentials = aks.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name,
+            resource_name=managed.name,
+            format="exec",
+        )
+        mode = cfg.kubelogin_mode
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs.apply(
+                lambda configs: kubeconfig_tools.with_login_mode(kubeconfig_tools.decode(configs[0].value), mode)
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_admin]),
+        )
+
+        self.cluster_name = managed.name
+        self.cluster_id = managed.id
+        self.oidc_issuer_url = managed.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
+        self.kubelet_object_id = managed.identity_profile.apply(
+            lambda p: (p or {}).get("kubeletidentity").object_id if (p or {}).get("kubeletidentity") else ""
+        )
+        self.control_plane_principal_id = identity.principal_id
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_id": self.cluster_id,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "kubelet_object_id": self.kubelet_object_id,
+                "control_plane_principal_id": self.control_plane_principal_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

@@ -1,0 +1,111 @@
+"""The public zone (owned by prod) and this stack's record sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import dns, resources
+
+from .config import DnsConfig
+
+
+def record_logical_name(record_type: str, relative_name: str) -> str:
+    """A stable logical name per record set: '@' reads as apex, '*' as wildcard."""
+    readable = relative_name.replace("@", "apex").replace("*", "wildcard").replace(".", "-")
+    return f"{record_type.lower()}-{readable}"
+
+
+def zone_id(subscription_id: str, resource_group: str, zone: str) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Network/dnsZones/{zone}"
+    )
+
+
+@dataclass(frozen=True)
+class DnsRecordsArgs:
+    dns: DnsConfig
+    """Zone settings and the records of this stack."""
+    gateway_ip: pulumi.Input[str]
+    """Address every A record points at: this environment's own static gateway IP."""
+    subscription_id: pulumi.Input[str]
+    """Subscription of the zone."""
+    tags: dict[str, str]
+    """Tags (zone and its group)."""
+    protect: bool
+    """Protect the zone and its group (only when this stack owns them)."""
+
+
+class DnsRecords(pulumi.ComponentResource):
+    """Creates the zone when this stack owns it (prod), otherwise references it, then the record sets."""
+
+    zone_id: pulumi.Output[str]
+    zone_name: pulumi.Output[str]
+    fqdns: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: DnsRecordsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:azure:DnsRecords", name, None, opts)
+        cfg = args.dns
+        parent: pulumi.Resource = self
+        if cfg.manage_zone:
+            group = resources.ResourceGroup(
+                f"{name}-rg",
+                resource_group_name=cfg.zone_resource_group,
+                location="eastus",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            zone = dns.Zone(
+                f"{name}-zone",
+                zone_name=cfg.zone_name,
+                resource_group_name=group.name,
+                location="global",
+                zone_type="Public",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            self.zone_id = zone.id
+            self.zone_name = zone.name
+            parent = zone
+        else:
+            self.zone_id = pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: zone_id(sub, cfg.zone_resource_group, cfg.zone_name)
+            )
+            self.zone_name = pulumi.Output.from_input(cfg.zone_name)
+
+        fqdns = []
+        for record in cfg.records:
+            kwargs: dict = {}
+            if record.type == "A":
+                kwargs["a_records"] = [dns.ARecordArgs(ipv4_address=args.gateway_ip)]
+            elif record.type == "CNAME":
+                kwargs["cname_record"] = dns.CnameRecordArgs(cname=record.value)
+            else:
+                kwargs["txt_records"] = [dns.TxtRecordArgs(value=list(record.values))]
+            dns.RecordSet(
+                f"{name}-{record_logical_name(record.type, record.name)}",
+                zone_name=self.zone_name,
+                resource_group_name=cfg.zone_resource_group,
+                relative_record_set_name=record.name,
+                record_type=record.type,
+                ttl=record.ttl,
+                opts=pulumi.ResourceOptions(parent=parent),
+                **kwargs,
+            )
+            fqdns.append(cfg.zone_name if record.name == "@" else f"{record.name}.{cfg.zone_name}")
+        if cfg.caa_issuer:
+            dns.RecordSet(
+                f"{name}-{record_logical_name('CAA', '@')}",
+                zone_name=self.zone_name,
+                resource_group_name=cfg.zone_resource_group,
+                relative_record_set_name="@",
+                record_type="CAA",
+                ttl=3600,
+                caa_records=[
+                    dns.CaaRecordArgs(flags=0, tag="issue", value=cfg.caa_issuer),
+                    dns.CaaRecordArgs(flags=0, tag="issuewild", value=cfg.caa_issuer),
+                ],
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        self.fqdns = pulumi.Output.from_input(fqdns)
+        self.register_outputs({"zone_id": self.zone_id, "zone_name": self.zone_name, "fqdns": self.fqdns})

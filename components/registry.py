@@ -1,0 +1,63 @@
+"""The production container registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import containerregistry
+
+from . import roles
+
+
+@dataclass(frozen=True)
+class ContainerRegistryArgs:
+    registry_name: str
+    """Physical ACR name (broxivaprodacr)."""
+    resource_group_name: pulumi.Input[str]
+    """Group of the registry."""
+    location: str
+    """Azure region."""
+    zone_redundant: bool
+    """Zone-redundant registry (Premium SKU)."""
+    kubelet_object_id: pulumi.Input[str]
+    """The cluster's kubelet identity, granted AcrPull."""
+    subscription_id: pulumi.Input[str]
+    """Subscription (role definition IDs)."""
+    tags: dict[str, str]
+    """Tags."""
+    protect: bool
+    """Protect from deletion."""
+
+
+class ContainerRegistry(pulumi.ComponentResource):
+    """An ACR with no admin user and no anonymous pull; the kubelet pulls with AcrPull."""
+
+    login_server: pulumi.Output[str]
+    registry_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:azure:ContainerRegistry", name, None, opts)
+        registry = containerregistry.Registry(
+            f"{name}-acr",
+            registry_name=args.registry_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=containerregistry.SkuArgs(name="Premium" if args.zone_redundant else "Standard"),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        roles.assign(
+            f"{name}-kubelet-acr-pull",
+            scope=registry.id,
+            role="AcrPull",
+            principal_id=args.kubelet_object_id,
+            subscription_id=args.subscription_id,
+            opts=pulumi.ResourceOptions(parent=registry),
+        )
+        self.login_server = registry.login_server
+        self.registry_id = registry.id
+        self.register_outputs({"login_server": self.login_server, "registry_id": self.registry_id})

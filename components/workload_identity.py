@@ -1,0 +1,79 @@
+"""A user-assigned identity federated to one Kubernetes service account, with one role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import managedidentity
+
+from . import roles
+
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """The OIDC subject Kubernetes puts in a projected service account token."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityArgs:
+    resource_group_name: pulumi.Input[str]
+    """Group of the identity."""
+    location: str
+    """Azure region."""
+    oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer."""
+    namespace: str
+    """Namespace of the federated service account."""
+    service_account: str
+    """Name of the federated service account."""
+    role: str
+    """Built-in role granted to the identity."""
+    scope: pulumi.Input[str]
+    """Narrowest scope of the role (the vault, the zone)."""
+    subscription_id: pulumi.Input[str]
+    """Subscription (role definition IDs)."""
+    tags: dict[str, str]
+    """Tags."""
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """Entra workload identity for one in-cluster operator."""
+
+    client_id: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    subject: str
+
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:azure:WorkloadIdentity", name, None, opts)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.subject = service_account_subject(args.namespace, args.service_account)
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-federation",
+            resource_group_name=args.resource_group_name,
+            resource_name_=identity.name,
+            federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
+            issuer=args.oidc_issuer_url,
+            subject=self.subject,
+            audiences=[TOKEN_EXCHANGE_AUDIENCE],
+            opts=pulumi.ResourceOptions(parent=identity),
+        )
+        roles.assign(
+            f"{name}-{args.role.lower().replace(' ', '-')}",
+            scope=args.scope,
+            role=args.role,
+            principal_id=identity.principal_id,
+            subscription_id=args.subscription_id,
+            opts=pulumi.ResourceOptions(parent=identity),
+        )
+        self.client_id = identity.client_id
+        self.principal_id = identity.principal_id
+        self.register_outputs({"client_id": self.client_id, "principal_id": self.principal_id})
