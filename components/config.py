@@ -117,7 +117,7 @@ class NodePool(Model):
     @model_validator(mode="after")
     def _bounds(self) -> NodePool:
         if self.min_count > self.max_count:
-            raise _FieldProblem("minCount", self.min_count, f"must be <= maxCount ({self.max_count})")
+            raise _FieldError("minCount", self.min_count, f"must be <= maxCount ({self.max_count})")
         return self
 
 
@@ -170,15 +170,15 @@ class ClusterConfig(Model):
         try:
             dns_ip = ipaddress.ip_address(self.dns_service_ip)
         except ValueError:
-            raise _FieldProblem("dnsServiceIp", self.dns_service_ip, "must be an IP address") from None
+            raise _FieldError("dnsServiceIp", self.dns_service_ip, "must be an IP address") from None
         if dns_ip not in service:
-            raise _FieldProblem("dnsServiceIp", self.dns_service_ip, f"must be inside serviceCidr ({service})")
+            raise _FieldError("dnsServiceIp", self.dns_service_ip, f"must be inside serviceCidr ({service})")
         if ipaddress.ip_network(self.pod_cidr).overlaps(service):
-            raise _FieldProblem("podCidr", self.pod_cidr, f"must not overlap serviceCidr ({service})")
+            raise _FieldError("podCidr", self.pod_cidr, f"must not overlap serviceCidr ({service})")
         if self.system_pool.min_count < 1:
-            raise _FieldProblem("systemPool.minCount", self.system_pool.min_count, "must be >= 1 (AKS system pools)")
+            raise _FieldError("systemPool.minCount", self.system_pool.min_count, "must be >= 1 (AKS system pools)")
         if len(set(self.availability_zones)) != len(self.availability_zones):
-            raise _FieldProblem("availabilityZones", list(self.availability_zones), "must not repeat a zone")
+            raise _FieldError("availabilityZones", list(self.availability_zones), "must not repeat a zone")
         return self
 
 
@@ -198,11 +198,9 @@ class RegistryConfig(Model):
     @model_validator(mode="after")
     def _acr(self) -> RegistryConfig:
         if self.acr_name and self.server != f"{self.acr_name}.azurecr.io":
-            raise _FieldProblem("server", self.server, f"must be {self.acr_name}.azurecr.io when acrName is set")
+            raise _FieldError("server", self.server, f"must be {self.acr_name}.azurecr.io when acrName is set")
         if self.acr_name and self.pull_token_secret:
-            raise _FieldProblem(
-                "pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)"
-            )
+            raise _FieldError("pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)")
         return self
 
 
@@ -269,13 +267,13 @@ class DnsRecord(Model):
     @model_validator(mode="after")
     def _shape(self) -> DnsRecord:
         if self.type == "A" and (self.value or self.values):
-            raise _FieldProblem("value", self.value or list(self.values), "must be unset: A records use the gateway IP")
+            raise _FieldError("value", self.value or list(self.values), "must be unset: A records use the gateway IP")
         if self.type == "CNAME":
             issue = v.dns_name_problem(self.value or "")
             if issue:
-                raise _FieldProblem("value", self.value, f"must be {issue}")
+                raise _FieldError("value", self.value, f"must be {issue}")
         if self.type == "TXT" and not self.values:
-            raise _FieldProblem("values", [], "must list at least one TXT string")
+            raise _FieldError("values", [], "must list at least one TXT string")
         return self
 
 
@@ -297,10 +295,10 @@ class DnsConfig(Model):
         for i, record in enumerate(self.records):
             key = (record.type, record.name)
             if key in seen:
-                raise _FieldProblem(f"records[{i}]", f"{record.type} {record.name}", "must not repeat a record set")
+                raise _FieldError(f"records[{i}]", f"{record.type} {record.name}", "must not repeat a record set")
             seen.add(key)
         if self.caa_issuer and not self.manage_zone:
-            raise _FieldProblem("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
+            raise _FieldError("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
         return self
 
 
@@ -384,9 +382,9 @@ class ResourceSpec(Model):
     @model_validator(mode="after")
     def _order(self) -> ResourceSpec:
         if v.parse_cpu(self.requests.cpu) > v.parse_cpu(self.limits.cpu):
-            raise _FieldProblem("requests.cpu", self.requests.cpu, f"must be <= limits.cpu ({self.limits.cpu})")
+            raise _FieldError("requests.cpu", self.requests.cpu, f"must be <= limits.cpu ({self.limits.cpu})")
         if v.parse_memory(self.requests.memory) > v.parse_memory(self.limits.memory):
-            raise _FieldProblem(
+            raise _FieldError(
                 "requests.memory", self.requests.memory, f"must be <= limits.memory ({self.limits.memory})"
             )
         return self
@@ -403,7 +401,7 @@ class Autoscaling(Model):
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
         if self.min_replicas > self.max_replicas:
-            raise _FieldProblem("minReplicas", self.min_replicas, f"must be <= maxReplicas ({self.max_replicas})")
+            raise _FieldError("minReplicas", self.min_replicas, f"must be <= maxReplicas ({self.max_replicas})")
         return self
 
 
@@ -439,13 +437,13 @@ class AppConfig(Model):
     @model_validator(mode="after")
     def _shape(self) -> AppConfig:
         if self.kind == "service" and self.port is None:
-            raise _FieldProblem("port", None, "must be set for a service")
+            raise _FieldError("port", None, "must be set for a service")
         if self.kind == "service" and self.probes is None:
-            raise _FieldProblem("probes", None, "must be set for a service")
+            raise _FieldError("probes", None, "must be set for a service")
         if self.kind == "worker" and self.port is not None:
-            raise _FieldProblem("port", self.port, "must be unset for a worker")
+            raise _FieldError("port", self.port, "must be unset for a worker")
         if self.autoscaling and not (self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas):
-            raise _FieldProblem(
+            raise _FieldError(
                 "replicas",
                 self.replicas,
                 f"must be within autoscaling {self.autoscaling.min_replicas}-{self.autoscaling.max_replicas}",
@@ -534,7 +532,7 @@ class StackConfig(Model):
         return {name: app for name, app in self.apps.items() if app.kind == "service"}
 
 
-class _FieldProblem(ValueError):
+class _FieldError(ValueError):
     """Raised inside model validators to name the offending field relative to the model."""
 
     def __init__(self, field: str, value: Any, allowed: str):
@@ -717,7 +715,7 @@ def parse(raw: Mapping[str, Any], stack: str | None = None) -> StackConfig:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
         raise _first_error(exc, values, stack) from None
-    except _FieldProblem as problem:  # pragma: no cover - pydantic wraps these; kept for safety
+    except _FieldError as problem:  # pragma: no cover - pydantic wraps these; kept for safety
         raise ConfigError(problem.field, problem.value, problem.allowed, stack) from None
     try:
         _cross_field_rules(cfg)
@@ -731,8 +729,8 @@ def _first_error(exc: ValidationError, values: Mapping[str, Any], stack: str | N
     loc = [str(p) for p in error["loc"]]
     ctx = error.get("ctx") or {}
     inner = ctx.get("error")
-    if isinstance(inner, _FieldProblem):
-        path = ".".join(loc + [inner.field])
+    if isinstance(inner, _FieldError):
+        path = ".".join([*loc, inner.field])
         return ConfigError(_dotted(path), inner.value, inner.allowed, stack)
     path = _dotted(".".join(loc))
     value = _lookup(values, loc)

@@ -8,6 +8,7 @@ marked secret. ``--set`` takes ``--path``-style keys like ``colors.green.tag``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def _set_path(values: dict[str, Any], project: str, path: str, value: Any, *, de
             values[top] = value
         return top
     container = values.setdefault(top, {} if isinstance(parts[1], str) else [])
-    for part, following in zip(parts[1:-1], parts[2:], strict=True):
+    for part, following in itertools.pairwise(parts[1:]):
         container = _step(container, part, {} if isinstance(following, str) else [], path)
     last = parts[-1]
     if delete:
