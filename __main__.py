@@ -3,9 +3,13 @@
 import pulumi
 
 from components import config, context
+from components.app_namespace import AppNamespace, AppNamespaceArgs
+from components.cert_manager import CertManager, CertManagerArgs, certificate_names
 from components.cluster import AksCluster, AksClusterArgs
 from components.dns import DnsRecords, DnsRecordsArgs
+from components.edge import Edge, EdgeArgs
 from components.environment import AzureEnvironment, AzureEnvironmentArgs
+from components.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
 from components.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.vault import SecretVault, SecretVaultArgs
@@ -120,6 +124,62 @@ cert_manager_identity = WorkloadIdentity(
         subscription_id=azure.subscription_id,
         tags=tags,
     ),
+)
+
+# ------------------------------------------------------------------ inside the cluster
+# The Kubernetes provider is given once per component; every child inherits it.
+in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+app_ns = AppNamespace("app", AppNamespaceArgs(config=cfg), opts=in_cluster)
+certificates = certificate_names(cfg.environment)
+edge = Edge(
+    "edge",
+    EdgeArgs(
+        app_namespace=app_ns.namespace,
+        domains=cfg.domains,
+        web_certificate_secret=certificates["web"],
+        api_certificate_secret=certificates["api"],
+        public_ip_name=gateway_ip.ip_name,
+        public_ip_resource_group=gateway_ip.resource_group_name,
+        rate_limiting=cfg.features.rate_limiting,
+        proxy_replicas=cfg.addons.proxy_replicas,
+        controller_replicas=cfg.addons.controller_replicas,
+    ),
+    opts=in_cluster,
+)
+registry_host = cfg.registry.server.split("/", 1)[0]
+external_secrets = ExternalSecrets(
+    "external-secrets",
+    ExternalSecretsArgs(
+        app_namespace=app_ns.namespace,
+        identity_client_id=eso_identity.client_id,
+        tenant_id=azure.tenant_id,
+        vault_uri=vault.vault_uri,
+        app_env=vault.app_env,
+        refresh_interval=cfg.secrets.refresh_interval,
+        replicas=cfg.addons.controller_replicas,
+        pull_secret=PullSecret(cfg.registry.pull_token_secret, registry_host, cfg.registry.pull_username)
+        if cfg.registry.pull_token_secret
+        else None,
+    ),
+    opts=in_cluster,
+)
+cert_manager = CertManager(
+    "cert-manager",
+    CertManagerArgs(
+        app_namespace=app_ns.namespace,
+        environment=cfg.environment,
+        domains=cfg.domains,
+        issuer=cfg.tls.issuer,
+        acme_email=cfg.tls.acme_email,
+        zone=cfg.dns.zone_name,
+        zone_resource_group=cfg.dns.zone_resource_group,
+        subscription_id=azure.subscription_id,
+        identity_client_id=cert_manager_identity.client_id,
+        gateway_name=edge.gateway_name,
+        gateway_release=edge.release,
+        replicas=cfg.addons.controller_replicas,
+    ),
+    opts=in_cluster,
 )
 
 pulumi.export("environment", cfg.environment)

@@ -348,6 +348,13 @@ class AppSettings(Model):
     """NEXT_PUBLIC_GOOGLE_ANALYTICS_ID."""
 
 
+class AddonsConfig(Model):
+    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    """Replicas of the in-cluster operators (External Secrets, cert-manager, Envoy Gateway controller)."""
+    proxy_replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    """Envoy proxy replicas serving the Gateway."""
+
+
 class DeployerConfig(Model):
     object_id: Uuid | None = None
     """Principal granted cluster admin and Key Vault Secrets Officer; unset means whoever runs pulumi.
@@ -504,6 +511,8 @@ class StackConfig(Model):
     """Feature switches."""
     app_settings: AppSettings
     """Non-secret app settings (ConfigMap broxiva-config)."""
+    addons: AddonsConfig = AddonsConfig()
+    """Sizing of the in-cluster add-ons."""
     deployer: DeployerConfig = DeployerConfig()
     """Who is granted the access the program itself needs (cluster admin, secrets officer)."""
     rbac: NamespaceRbac = NamespaceRbac()

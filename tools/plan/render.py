@@ -26,8 +26,25 @@ def kubernetes_objects(plan: Plan) -> list[dict[str, Any]]:
             _, api_version, kind = typ.split(":", 2)
             group, _, version = api_version.partition("/")
             body = {"apiVersion": api_version if group != "core" else version, "kind": kind, **body}
-        objects.append(body)
+        objects.append(ordered_manifest(body))
     return objects
+
+
+_HEAD = ("apiVersion", "kind", "metadata")
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def ordered_manifest(obj: dict[str, Any]) -> dict[str, Any]:
+    """apiVersion, kind, metadata first; everything else in key order, so files diff cleanly."""
+    body = _sorted(obj)
+    return {**{k: body[k] for k in _HEAD if k in body}, **{k: v for k, v in body.items() if k not in _HEAD}}
 
 
 def helm_releases(plan: Plan) -> list[dict[str, Any]]:

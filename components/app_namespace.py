@@ -1,0 +1,305 @@
+"""The app namespace baseline: Pod Security, RBAC, network policies, quota, app settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import validation as v
+from .config import StackConfig
+
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
+ACME_SOLVER_PORT = 8089
+QUOTA_HEADROOM = Decimal("1.25")
+
+
+def app_settings(cfg: StackConfig) -> dict[str, str]:
+    """ConfigMap broxiva-config: non-secret settings only (secrets come from Secret broxiva-secrets)."""
+    s = cfg.app_settings
+    api_url = f"https://{cfg.domains.api}"
+    origins = [f"https://{cfg.domains.web}", f"https://{cfg.domains.admin}"]
+    if cfg.domains.www:
+        origins.append(f"https://{cfg.domains.www}")
+    return {
+        "NODE_ENV": s.node_env,
+        "APP_ENV": cfg.environment,
+        "LOG_LEVEL": s.log_level,
+        "ENABLE_DEBUG": "true" if s.enable_debug else "false",
+        "API_DOMAIN": cfg.domains.api,
+        "WEB_DOMAIN": cfg.domains.web,
+        "PORT": str(cfg.apps["broxiva-api"].port) if "broxiva-api" in cfg.apps else "4000",
+        "REDIS_HOST": cfg.secrets.redis.host,
+        "REDIS_PORT": str(cfg.secrets.redis.port),
+        "JWT_EXPIRATION": s.jwt_expiration,
+        "CORS_ORIGIN": ",".join(origins),
+        "NEXT_PUBLIC_API_URL": api_url,
+        "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY": s.stripe_publishable_key,
+        "NEXT_PUBLIC_GOOGLE_ANALYTICS_ID": s.google_analytics_id,
+        "PAYMENT_MODE": cfg.features.payment_mode,
+        "EMAIL_PROVIDER": cfg.features.email_provider,
+        "RATE_LIMITING": cfg.features.rate_limiting,
+    }
+
+
+def _fmt_cpu(cores: Decimal) -> str:
+    return f"{int((cores * 1000).to_integral_value(rounding='ROUND_CEILING'))}m"
+
+
+def _fmt_memory(size: Decimal) -> str:
+    return f"{int((size / 2**20).to_integral_value(rounding='ROUND_CEILING'))}Mi"
+
+
+def quota(cfg: StackConfig) -> dict[str, str]:
+    """Namespace quota: both colors of every app at their maximum scale, plus headroom for rollouts."""
+    cpu_req = cpu_lim = mem_req = mem_lim = Decimal(0)
+    pods = 0
+    for app in cfg.apps.values():
+        peak = app.autoscaling.max_replicas if app.autoscaling else app.replicas
+        copies = 2 * peak  # blue and green may both run at full size
+        pods += copies
+        cpu_req += v.parse_cpu(app.resources.requests.cpu) * copies
+        cpu_lim += v.parse_cpu(app.resources.limits.cpu) * copies
+        mem_req += Decimal(v.parse_memory(app.resources.requests.memory)) * copies
+        mem_lim += Decimal(v.parse_memory(app.resources.limits.memory)) * copies
+    return {
+        "requests.cpu": _fmt_cpu(cpu_req * QUOTA_HEADROOM),
+        "limits.cpu": _fmt_cpu(cpu_lim * QUOTA_HEADROOM),
+        "requests.memory": _fmt_memory(mem_req * QUOTA_HEADROOM),
+        "limits.memory": _fmt_memory(mem_lim * QUOTA_HEADROOM),
+        # Headroom for surge pods, ACME solvers and jobs.
+        "pods": str(int(pods * QUOTA_HEADROOM) + 10),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+
+
+def limit_range(cfg: StackConfig) -> dict[str, dict[str, str]]:
+    """Defaults for containers that declare nothing (ACME solvers) and a ceiling at the largest app limit."""
+    max_cpu = max(v.parse_cpu(a.resources.limits.cpu) for a in cfg.apps.values())
+    max_mem = max(v.parse_memory(a.resources.limits.memory) for a in cfg.apps.values())
+    return {
+        "default": {"cpu": "200m", "memory": "256Mi"},
+        "defaultRequest": {"cpu": "50m", "memory": "64Mi"},
+        "max": {"cpu": _fmt_cpu(max_cpu), "memory": _fmt_memory(Decimal(max_mem))},
+    }
+
+
+@dataclass(frozen=True)
+class AppNamespaceArgs:
+    config: StackConfig
+    """Validated stack configuration (namespace, apps, groups, settings)."""
+
+
+class AppNamespace(pulumi.ComponentResource):
+    """Namespace broxiva-<environment> with restricted Pod Security, default-deny networking,
+    namespace RBAC for Entra ID groups, quota, limits and the broxiva-config ConfigMap."""
+
+    namespace: pulumi.Output[str]
+    config_map_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:k8s:AppNamespace", name, None, opts)
+        cfg = args.config
+        ns_name = cfg.namespace
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ns_name,
+                labels={
+                    "broxiva.com/environment": cfg.environment,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=ns)
+
+        def meta(obj_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(name=obj_name, namespace=ns.metadata.name)
+
+        deployer = k8s.rbac.v1.Role(
+            f"{name}-deployer-role",
+            metadata=meta("broxiva-deployer"),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=["apps"],
+                    resources=["deployments", "deployments/scale", "replicasets"],
+                    verbs=["get", "list", "watch", "patch", "update"],
+                ),
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""],
+                    resources=["pods", "pods/log", "services", "configmaps", "events"],
+                    verbs=["get", "list", "watch"],
+                ),
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["delete"]),
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=["autoscaling"], resources=["horizontalpodautoscalers"], verbs=["get", "list", "watch"]
+                ),
+            ],
+            opts=child,
+        )
+        for role_name, groups, role_ref in (
+            ("deployers", cfg.rbac.deployer_group_object_ids, ("Role", deployer.metadata.name)),
+            ("readers", cfg.rbac.reader_group_object_ids, ("ClusterRole", "view")),
+        ):
+            if not groups:
+                continue
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-{role_name}",
+                metadata=meta(f"broxiva-{role_name}"),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind=role_ref[0], name=role_ref[1]
+                ),
+                subjects=[
+                    k8s.rbac.v1.SubjectArgs(kind="Group", name=g, api_group="rbac.authorization.k8s.io") for g in groups
+                ],
+                opts=child,
+            )
+
+        self._network_policies(name, cfg, meta, child)
+
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata=meta("broxiva-quota"),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota(cfg)),
+            opts=child,
+        )
+        limits = limit_range(cfg)
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=meta("broxiva-limits"),
+            spec=k8s.core.v1.LimitRangeSpecArgs(
+                limits=[
+                    k8s.core.v1.LimitRangeItemArgs(
+                        type="Container",
+                        default=limits["default"],
+                        default_request=limits["defaultRequest"],
+                        max=limits["max"],
+                    )
+                ]
+            ),
+            opts=child,
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=meta("broxiva-config"),
+            data=app_settings(cfg),
+            opts=child,
+        )
+        self.namespace = ns.metadata.name
+        self.config_map_name = config_map.metadata.name
+        self.register_outputs({"namespace": self.namespace, "config_map_name": self.config_map_name})
+
+    @staticmethod
+    def _network_policies(name: str, cfg: StackConfig, meta, child: pulumi.ResourceOptions) -> None:
+        np = k8s.networking.v1
+        gateway_ns = np.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
+            )
+        )
+        anywhere = np.NetworkPolicyPeerArgs(ip_block=np.IPBlockArgs(cidr="0.0.0.0/0"))
+        policies: list[tuple[str, dict]] = [
+            # Nothing in, nothing out, unless a policy below allows it.
+            ("default-deny", {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}),
+            (
+                "allow-dns",
+                {
+                    "pod_selector": {},
+                    "policy_types": ["Egress"],
+                    "egress": [
+                        np.NetworkPolicyEgressRuleArgs(
+                            to=[
+                                np.NetworkPolicyPeerArgs(
+                                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                        match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                                    ),
+                                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                                )
+                            ],
+                            ports=[
+                                np.NetworkPolicyPortArgs(protocol="UDP", port=53),
+                                np.NetworkPolicyPortArgs(protocol="TCP", port=53),
+                            ],
+                        )
+                    ],
+                },
+            ),
+            (
+                "allow-egress-data-services",
+                {
+                    "pod_selector": {"matchLabels": {"broxiva.com/part-of": "broxiva"}},
+                    "policy_types": ["Egress"],
+                    "egress": [
+                        np.NetworkPolicyEgressRuleArgs(
+                            to=[anywhere],
+                            ports=[
+                                np.NetworkPolicyPortArgs(protocol="TCP", port=cfg.secrets.postgres.port),
+                                np.NetworkPolicyPortArgs(protocol="TCP", port=cfg.secrets.redis.port),
+                            ],
+                        )
+                    ],
+                },
+            ),
+            (
+                "allow-egress-https",
+                {
+                    "pod_selector": {"matchLabels": {"broxiva.com/part-of": "broxiva"}},
+                    "policy_types": ["Egress"],
+                    "egress": [
+                        np.NetworkPolicyEgressRuleArgs(
+                            to=[anywhere], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=443)]
+                        )
+                    ],
+                },
+            ),
+            (
+                # cert-manager runs HTTP-01 solver pods in the Certificate's namespace; the gateway must reach them.
+                "allow-gateway-to-acme-solver",
+                {
+                    "pod_selector": {"matchLabels": {ACME_SOLVER_LABEL: "true"}},
+                    "policy_types": ["Ingress"],
+                    "ingress": [
+                        np.NetworkPolicyIngressRuleArgs(
+                            from_=[gateway_ns], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=ACME_SOLVER_PORT)]
+                        )
+                    ],
+                },
+            ),
+        ]
+        for app_name, app in sorted(cfg.routed_apps.items()):
+            policies.append(
+                (
+                    f"allow-gateway-to-{app_name}",
+                    {
+                        "pod_selector": {"matchLabels": {"app": app_name}},
+                        "policy_types": ["Ingress"],
+                        "ingress": [
+                            np.NetworkPolicyIngressRuleArgs(
+                                from_=[gateway_ns], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)]
+                            )
+                        ],
+                    },
+                )
+            )
+        for policy_name, spec in policies:
+            selector = spec.pop("pod_selector")
+            np.NetworkPolicy(
+                f"{name}-{policy_name}",
+                metadata=meta(policy_name),
+                spec=np.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(**_selector(selector)), **spec
+                ),
+                opts=child,
+            )
+
+
+def _selector(selector: dict) -> dict:
+    return {"match_labels": selector["matchLabels"]} if selector else {}

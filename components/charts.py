@@ -1,0 +1,74 @@
+"""Every Helm chart the platform installs, pinned to an exact version from its official repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart: str
+    """Chart name, or the full oci:// reference for OCI charts."""
+    version: str
+    """Exact chart version."""
+    repository: str | None
+    """HTTP chart repository; None for an oci:// chart."""
+
+
+EXTERNAL_SECRETS = Chart("external-secrets", "2.10.0", "https://charts.external-secrets.io")
+CERT_MANAGER = Chart("cert-manager", "v1.21.2", "https://charts.jetstack.io")
+# Ships the Gateway API v1.6 CRDs Envoy Gateway 1.9 needs.
+ENVOY_GATEWAY = Chart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", None)
+
+ALL: tuple[Chart, ...] = (EXTERNAL_SECRETS, CERT_MANAGER, ENVOY_GATEWAY)
+
+
+def release(
+    name: str,
+    chart: Chart,
+    *,
+    release_name: str,
+    namespace: pulumi.Input[str],
+    values: dict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A Helm release (hooks run, Helm's own upgrade semantics) of a pinned chart."""
+    return k8s.helm.v3.Release(
+        name,
+        name=release_name,
+        chart=chart.chart,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository) if chart.repository else None,
+        namespace=namespace,
+        create_namespace=False,
+        atomic=True,
+        cleanup_on_fail=True,
+        max_history=10,
+        timeout=900,
+        values=values,
+        opts=opts,
+    )
+
+
+def restricted_namespace(name: str, namespace: str, opts: pulumi.ResourceOptions, level: str = "restricted"):
+    """A namespace for an add-on, with Pod Security enforced at ``level`` and warned at restricted."""
+    return k8s.core.v1.Namespace(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=namespace,
+            labels={
+                "pod-security.kubernetes.io/enforce": level,
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        ),
+        opts=opts,
+    )
+
+
+def name_of(resource: k8s.apiextensions.CustomResource) -> pulumi.Output[str]:
+    """metadata.name of a custom resource, carrying the dependency on it (its metadata is untyped)."""
+    return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)

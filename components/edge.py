@@ -1,0 +1,229 @@
+"""The edge: Envoy Gateway implementing Gateway API on the environment's static public IP.
+
+ingress-nginx is retired upstream and the AKS NGINX add-on reaches end of support in
+November 2026, so the edge is Gateway API (gateway.networking.k8s.io/v1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import charts
+from .config import DomainsConfig
+
+CONTROLLER_NAMESPACE = "envoy-gateway-system"
+CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
+GATEWAY_CLASS = "broxiva"
+GATEWAY_NAME = "broxiva-gateway"
+PROXY_CONFIG = "broxiva-proxy"
+HTTP_LISTENER = "http"
+
+# Local rate limits per route and Envoy replica (the matrix: off in dev, on in staging, stricter in prod).
+RATE_LIMITS: dict[str, list[dict]] = {
+    "off": [],
+    "standard": [{"limit": {"requests": 200, "unit": "Second"}}],
+    "strict": [
+        {
+            "clientSelectors": [{"path": {"type": "PathPrefix", "value": "/api/auth"}}],
+            "limit": {"requests": 20, "unit": "Second"},
+        },
+        {"limit": {"requests": 100, "unit": "Second"}},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    """Section name routes attach to."""
+    hostname: str
+    """Host the listener serves."""
+    certificate_secret: str
+    """TLS secret (issued by cert-manager) in the Gateway's namespace."""
+
+
+def https_listeners(domains: DomainsConfig, web_secret: str, api_secret: str) -> list[Listener]:
+    """One HTTPS listener per host; web, admin and www share the web certificate."""
+    listeners = [
+        Listener("https-web", domains.web, web_secret),
+        Listener("https-admin", domains.admin, web_secret),
+        Listener("https-api", domains.api, api_secret),
+    ]
+    if domains.www:
+        listeners.append(Listener("https-www", domains.www, web_secret))
+    return listeners
+
+
+def listener_spec(listener: Listener) -> dict:
+    return {
+        "name": listener.name,
+        "hostname": listener.hostname,
+        "port": 443,
+        "protocol": "HTTPS",
+        "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": listener.certificate_secret}]},
+        "allowedRoutes": {"namespaces": {"from": "Same"}},
+    }
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    app_namespace: pulumi.Input[str]
+    """Namespace of the Gateway, its EnvoyProxy settings and the routes."""
+    domains: DomainsConfig
+    """Hosts served."""
+    web_certificate_secret: str
+    """TLS secret of the web certificate (web, admin, www, wildcard)."""
+    api_certificate_secret: str
+    """TLS secret of the API certificate."""
+    public_ip_name: pulumi.Input[str]
+    """Static public IP the load balancer must use."""
+    public_ip_resource_group: pulumi.Input[str]
+    """Resource group of that IP."""
+    rate_limiting: str
+    """off, standard or strict."""
+    proxy_replicas: int
+    """Envoy proxy replicas."""
+    controller_replicas: int
+    """Envoy Gateway controller replicas."""
+
+
+class Edge(pulumi.ComponentResource):
+    """Envoy Gateway (Helm), GatewayClass, EnvoyProxy, Gateway broxiva-gateway, the HTTP->HTTPS redirect
+    and the environment's rate limits."""
+
+    gateway_name: pulumi.Output[str]
+    gateway_namespace: pulumi.Output[str]
+    listeners: list[Listener]
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:k8s:Edge", name, None, opts)
+        ns = charts.restricted_namespace(
+            f"{name}-namespace", CONTROLLER_NAMESPACE, pulumi.ResourceOptions(parent=self), level="baseline"
+        )
+        self.release = charts.release(
+            f"{name}-envoy-gateway",
+            charts.ENVOY_GATEWAY,
+            release_name="envoy-gateway",
+            namespace=ns.metadata.name,
+            values={
+                "deployment": {
+                    "replicas": args.controller_replicas,
+                    "envoyGateway": {
+                        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1024Mi"}}
+                    },
+                },
+                "podDisruptionBudget": {"minAvailable": 1 if args.controller_replicas > 1 else 0},
+            },
+            opts=pulumi.ResourceOptions(parent=ns),
+        )
+        crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+
+        proxy_deployment: dict = {
+            "replicas": args.proxy_replicas,
+            "container": {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}},
+        }
+        provider: dict = {
+            "type": "Kubernetes",
+            "kubernetes": {
+                "envoyDeployment": proxy_deployment,
+                "envoyService": {
+                    "type": "LoadBalancer",
+                    # Keep client source IPs for rate limits and logs.
+                    "externalTrafficPolicy": "Local",
+                    "annotations": {
+                        "service.beta.kubernetes.io/azure-pip-name": args.public_ip_name,
+                        "service.beta.kubernetes.io/azure-load-balancer-resource-group": args.public_ip_resource_group,
+                    },
+                },
+            },
+        }
+        if args.proxy_replicas > 1:
+            provider["kubernetes"]["envoyPDB"] = {"minAvailable": 1}
+        proxy = k8s.apiextensions.CustomResource(
+            f"{name}-proxy-config",
+            api_version=ENVOY_API,
+            kind="EnvoyProxy",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=PROXY_CONFIG, namespace=args.app_namespace),
+            spec={"provider": provider},
+            opts=crd_ready,
+        )
+        gateway_class = k8s.apiextensions.CustomResource(
+            f"{name}-class",
+            api_version=GATEWAY_API,
+            kind="GatewayClass",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_CLASS),
+            spec={"controllerName": CONTROLLER_NAME, "description": "Broxiva edge (Envoy Gateway)"},
+            opts=crd_ready,
+        )
+        self.listeners = https_listeners(args.domains, args.web_certificate_secret, args.api_certificate_secret)
+        gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=GATEWAY_API,
+            kind="Gateway",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=args.app_namespace),
+            spec={
+                "gatewayClassName": charts.name_of(gateway_class),
+                "infrastructure": {
+                    "parametersRef": {
+                        "group": "gateway.envoyproxy.io",
+                        "kind": "EnvoyProxy",
+                        "name": charts.name_of(proxy),
+                    }
+                },
+                "listeners": [
+                    {
+                        "name": HTTP_LISTENER,
+                        "port": 80,
+                        "protocol": "HTTP",
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    },
+                    *[listener_spec(listener) for listener in self.listeners],
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, proxy]),
+        )
+        parent_ref = {"name": charts.name_of(gateway)}
+        # Port 80 only redirects; cert-manager's HTTP-01 solver routes match their exact path first.
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect",
+            api_version=GATEWAY_API,
+            kind="HTTPRoute",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="https-redirect", namespace=args.app_namespace),
+            spec={
+                "parentRefs": [{**parent_ref, "sectionName": HTTP_LISTENER}],
+                "rules": [
+                    {
+                        "filters": [
+                            {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+                        ]
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=gateway),
+        )
+        rules = RATE_LIMITS[args.rate_limiting]
+        if rules:
+            k8s.apiextensions.CustomResource(
+                f"{name}-rate-limit",
+                api_version=ENVOY_API,
+                kind="BackendTrafficPolicy",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="broxiva-rate-limit", namespace=args.app_namespace),
+                spec={
+                    "targetRefs": [
+                        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": charts.name_of(gateway)}
+                    ],
+                    "rateLimit": {"local": {"rules": rules}},
+                },
+                opts=pulumi.ResourceOptions(parent=gateway),
+            )
+        self.gateway_name = charts.name_of(gateway)
+        self.gateway_namespace = gateway.metadata.apply(
+            lambda m: m["namespace"] if isinstance(m, dict) else m.namespace
+        )
+        self.register_outputs({"gateway_name": self.gateway_name, "gateway_namespace": self.gateway_namespace})

@@ -1,0 +1,175 @@
+"""External Secrets Operator syncing the environment's Key Vault into Secret broxiva-secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import charts
+
+OPERATOR_NAMESPACE = "external-secrets-system"
+API_VERSION = "external-secrets.io/v1"
+STORE_NAME = "azure-keyvault-broxiva"
+EXTERNAL_SECRET_NAME = "broxiva-all-secrets"
+TARGET_SECRET = "broxiva-secrets"
+READER_SERVICE_ACCOUNT = "keyvault-reader"
+PULL_SECRET_NAME = "registry-pull-secret"
+
+
+def secret_data(app_env: Mapping[str, str]) -> list[dict[str, object]]:
+    """ExternalSecret data entries: one per Key Vault secret, keyed by the variable the apps read."""
+    return [{"secretKey": env, "remoteRef": {"key": vault_name}} for vault_name, env in sorted(app_env.items())]
+
+
+def dockerconfigjson_template(registry_host: str, username: str) -> str:
+    """A dockerconfigjson built by ESO's template engine from the Key Vault token (never by this program)."""
+    auth = '{{ printf "%s:%s" "' + username + '" .token | b64enc }}'
+    doc = {"auths": {registry_host: {"username": username, "password": "{{ .token }}", "auth": auth}}}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class PullSecret:
+    key_vault_secret: str
+    """Key Vault secret holding the registry token."""
+    registry_host: str
+    """Registry host (ghcr.io)."""
+    username: str
+    """User name paired with the token."""
+
+
+@dataclass(frozen=True)
+class ExternalSecretsArgs:
+    app_namespace: pulumi.Input[str]
+    """Namespace of the apps (SecretStore, ExternalSecrets, reader service account)."""
+    identity_client_id: pulumi.Input[str]
+    """Client ID of the Key Vault reader identity (federated to the reader service account)."""
+    tenant_id: pulumi.Input[str]
+    """Entra ID tenant of that identity."""
+    vault_uri: pulumi.Input[str]
+    """https://<vault>.vault.azure.net/"""
+    app_env: Mapping[str, str]
+    """Key Vault secret name -> environment variable, exactly the secrets the vault holds for the apps."""
+    refresh_interval: str
+    """How often the operator re-reads Key Vault."""
+    replicas: int
+    """Operator replicas (leader election when more than one)."""
+    pull_secret: PullSecret | None = None
+    """Sync an image pull secret from Key Vault (ghcr.io token)."""
+
+
+class ExternalSecrets(pulumi.ComponentResource):
+    """The operator (Helm), the reader service account, the SecretStore and the ExternalSecrets."""
+
+    secret_name: pulumi.Output[str]
+    store_name: pulumi.Output[str]
+    service_account_name: pulumi.Output[str]
+    pull_secret_name: pulumi.Output[str | None]
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("broxiva:k8s:ExternalSecrets", name, None, opts)
+        ns = charts.restricted_namespace(f"{name}-namespace", OPERATOR_NAMESPACE, pulumi.ResourceOptions(parent=self))
+        ha = args.replicas > 1
+        self.release = charts.release(
+            f"{name}-operator",
+            charts.EXTERNAL_SECRETS,
+            release_name="external-secrets",
+            namespace=ns.metadata.name,
+            values={
+                "installCRDs": True,
+                "replicaCount": args.replicas,
+                "leaderElect": ha,
+                "podDisruptionBudget": {"enabled": ha, "minAvailable": 1},
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+                "webhook": {"replicaCount": args.replicas},
+                "certController": {"replicaCount": 1},
+            },
+            opts=pulumi.ResourceOptions(parent=ns),
+        )
+        crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-reader",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=READER_SERVICE_ACCOUNT,
+                namespace=args.app_namespace,
+                annotations={
+                    "azure.workload.identity/client-id": args.identity_client_id,
+                    "azure.workload.identity/tenant-id": args.tenant_id,
+                },
+            ),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        store = k8s.apiextensions.CustomResource(
+            f"{name}-store",
+            api_version=API_VERSION,
+            kind="SecretStore",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=STORE_NAME, namespace=args.app_namespace),
+            spec={
+                "provider": {
+                    "azurekv": {
+                        "authType": "WorkloadIdentity",
+                        "environmentType": "PublicCloud",
+                        "vaultUrl": args.vault_uri,
+                        "serviceAccountRef": {"name": account.metadata.name},
+                    }
+                }
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, account]),
+        )
+        store_ref = {"kind": "SecretStore", "name": charts.name_of(store)}
+        all_secrets = k8s.apiextensions.CustomResource(
+            f"{name}-all",
+            api_version=API_VERSION,
+            kind="ExternalSecret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=EXTERNAL_SECRET_NAME, namespace=args.app_namespace),
+            spec={
+                "refreshInterval": args.refresh_interval,
+                "secretStoreRef": store_ref,
+                "target": {"name": TARGET_SECRET, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "data": secret_data(args.app_env),
+            },
+            opts=crd_ready,
+        )
+        self.pull_secret_name = pulumi.Output.from_input(None)
+        if args.pull_secret:
+            pull = args.pull_secret
+            k8s.apiextensions.CustomResource(
+                f"{name}-registry-pull",
+                api_version=API_VERSION,
+                kind="ExternalSecret",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=PULL_SECRET_NAME, namespace=args.app_namespace),
+                spec={
+                    "refreshInterval": args.refresh_interval,
+                    "secretStoreRef": store_ref,
+                    "target": {
+                        "name": PULL_SECRET_NAME,
+                        "creationPolicy": "Owner",
+                        "template": {
+                            "type": "kubernetes.io/dockerconfigjson",
+                            "engineVersion": "v2",
+                            "data": {".dockerconfigjson": dockerconfigjson_template(pull.registry_host, pull.username)},
+                        },
+                    },
+                    "data": [{"secretKey": "token", "remoteRef": {"key": pull.key_vault_secret}}],
+                },
+                opts=crd_ready,
+            )
+            self.pull_secret_name = pulumi.Output.from_input(PULL_SECRET_NAME)
+        self.secret_name = all_secrets.metadata.apply(lambda _: TARGET_SECRET)
+        self.store_name = charts.name_of(store)
+        self.service_account_name = account.metadata.name
+        self.register_outputs(
+            {
+                "secret_name": self.secret_name,
+                "store_name": self.store_name,
+                "service_account_name": self.service_account_name,
+                "pull_secret_name": self.pull_secret_name,
+            }
+        )
