@@ -145,5 +145,8 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
         entry["inputs"] = _jsonable(mask_secrets(reg["inputs"]))
         entry["secretDigests"] = secret_digests(reg["inputs"])
         resources.append(entry)
+    # Registration order follows the event loop; the plan is ordered by URN so two runs compare equal.
+    resources.sort(key=lambda r: r["urn"])
     invokes = [{"token": i["token"], "args": _jsonable(mask_secrets(i["args"]))} for i in monitor.invokes]
+    invokes.sort(key=lambda i: (i["token"], json.dumps(i["args"], sort_keys=True)))
     return Plan(cfg.project, cfg.stack, resources, invokes, outputs, list(cfg.placeholders))
