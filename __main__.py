@@ -4,6 +4,7 @@ import pulumi
 
 from components import config, context
 from components.app_namespace import AppNamespace, AppNamespaceArgs
+from components.blue_green import BlueGreenService, BlueGreenServiceArgs, ReleaseSetArgs
 from components.cert_manager import CertManager, CertManagerArgs, certificate_names
 from components.cluster import AksCluster, AksClusterArgs
 from components.dns import DnsRecords, DnsRecordsArgs
@@ -12,8 +13,11 @@ from components.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
 from components.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs
+from components.routes import Routes, RoutesArgs
 from components.vault import SecretVault, SecretVaultArgs
+from components.worker import Worker
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from components.workload_spec import PodEnvironment
 
 # Bad configuration stops here, before any resource is declared.
 platform = config.load()
@@ -182,6 +186,45 @@ cert_manager = CertManager(
     opts=in_cluster,
 )
 
+# ------------------------------------------------------------------ the apps, blue and green
+pods = PodEnvironment(
+    registry=cfg.registry.server,
+    config_map="broxiva-config",
+    secret="broxiva-secrets",
+    pull_secret="registry-pull-secret" if cfg.registry.pull_token_secret else None,
+    spread_zones=len(cfg.cluster.availability_zones) > 1,
+)
+app_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=[external_secrets, app_ns])
+services = []
+for app_name, app in sorted(cfg.apps.items()):
+    release_args = dict(
+        app_name=app_name,
+        app=app,
+        colors=cfg.colors,
+        namespace=app_ns.namespace,
+        pods=pods,
+        disruption_budgets=len(cfg.cluster.availability_zones) > 1,
+    )
+    if app.kind == "service":
+        services.append(
+            BlueGreenService(
+                app_name, BlueGreenServiceArgs(**release_args, active_color=cfg.active_color), opts=app_opts
+            )
+        )
+    else:
+        Worker(app_name, ReleaseSetArgs(**release_args), opts=app_opts)
+Routes(
+    "routes",
+    RoutesArgs(
+        config=cfg,
+        namespace=app_ns.namespace,
+        gateway_name=edge.gateway_name,
+        listeners=edge.listeners,
+        depends_on=services,
+    ),
+    opts=in_cluster,
+)
+
 pulumi.export("environment", cfg.environment)
 pulumi.export("resourceGroup", env.resource_group_name)
 pulumi.export("clusterName", cluster.cluster_name)
@@ -197,3 +240,6 @@ pulumi.export(
         "admin": f"https://{cfg.domains.admin}",
     },
 )
+pulumi.export("activeColor", cfg.active_color)
+pulumi.export("colorTags", {color: cfg.colors.of(color).tag for color in ("blue", "green")})
+pulumi.export("canaryWeight", cfg.canary_weight)

@@ -438,6 +438,10 @@ class AppConfig(Model):
     """HTTP health endpoints (services only)."""
     command: tuple[str, ...] = ()
     """Container command override (workers)."""
+    hosts: tuple[Literal["web", "api", "admin"], ...] = ()
+    """Domains (keys of domains) whose traffic the Gateway routes to this service."""
+    writable_paths: tuple[Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]+$")], ...] = ("/tmp",)
+    """Writable scratch directories (emptyDir) under the read-only root filesystem."""
     termination_grace_seconds: Annotated[int, Field(ge=5, le=600)] = 45
     """Grace period for connection draining."""
 
@@ -449,6 +453,10 @@ class AppConfig(Model):
             raise _FieldError("probes", None, "must be set for a service")
         if self.kind == "worker" and self.port is not None:
             raise _FieldError("port", self.port, "must be unset for a worker")
+        if self.kind == "service" and not self.hosts:
+            raise _FieldError("hosts", [], "must name at least one of web, api, admin for a service")
+        if self.kind == "worker" and self.hosts:
+            raise _FieldError("hosts", list(self.hosts), "must be empty for a worker (no route)")
         if self.autoscaling and not (self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas):
             raise _FieldError(
                 "replicas",
@@ -591,6 +599,19 @@ def _cross_field_rules(cfg: StackConfig) -> None:
             raise ConfigError(f"apps.{name}.probes", "set", "must be unset for a worker (no HTTP endpoint)")
     if not cfg.routed_apps:
         raise ConfigError("apps", sorted(cfg.apps), "must contain at least one app of kind 'service'")
+    claimed: dict[str, str] = {}
+    for name, app in cfg.routed_apps.items():
+        for host in app.hosts:
+            if host in claimed:
+                raise ConfigError(
+                    f"apps.{name}.hosts", list(app.hosts), f"must not claim {host}: {claimed[host]} serves it"
+                )
+            claimed[host] = name
+    for host in ("web", "api", "admin"):
+        if host not in claimed:
+            raise ConfigError(
+                "apps", sorted(cfg.apps), f"must route the {host} domain: add '{host}' to a service's hosts"
+            )
     for color in COLORS:
         tag = cfg.colors.of(color).tag
         if tag is not None:

@@ -1,0 +1,183 @@
+"""Pure builders for the pods of a release color: labels, containers, probes, security, scheduling.
+
+Shared by the blue/green services and the workers, so every pod of the platform runs with the
+same restricted security context and the same env sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import AppConfig
+
+PART_OF_LABEL = "broxiva.com/part-of"
+POOL_LABEL = "broxiva.com/pool"
+DRAIN_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one color of one app runs."""
+
+    app: str
+    """App name (broxiva-api)."""
+    color: str
+    """blue or green."""
+    tag: str
+    """Image tag of the color."""
+    replicas: int
+    """Replicas when not autoscaled (0 when the color is scaled down)."""
+    autoscaled: bool
+    """An HPA owns the replica count."""
+
+
+@dataclass(frozen=True)
+class PodEnvironment:
+    """Where pods get their settings and images."""
+
+    registry: str
+    """Registry server and path (ghcr.io/broxiva, broxivaprodacr.azurecr.io)."""
+    config_map: str
+    """Non-secret settings (broxiva-config)."""
+    secret: str
+    """Secret synced from Key Vault (broxiva-secrets)."""
+    pull_secret: str | None
+    """Image pull secret, where the registry needs one."""
+    spread_zones: bool
+    """Spread pods across availability zones (prod)."""
+
+
+def selector_labels(app: str, color: str) -> dict[str, str]:
+    """What a color's Deployment, HPA, PDB and Services select on."""
+    return {"app": app, "color": color}
+
+
+def pod_labels(release: Release) -> dict[str, str]:
+    return {
+        **selector_labels(release.app, release.color),
+        PART_OF_LABEL: "broxiva",
+        "app.kubernetes.io/name": release.app,
+        "app.kubernetes.io/version": release.tag,
+    }
+
+
+def image(env: PodEnvironment, app: AppConfig, tag: str) -> str:
+    return f"{env.registry}/{app.image}:{tag}"
+
+
+def _probe(path: str, *, period: int, failures: int, initial: int = 0) -> dict:
+    probe = {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period, "failureThreshold": failures}
+    if initial:
+        probe["initialDelaySeconds"] = initial
+    probe["timeoutSeconds"] = 3
+    return probe
+
+
+def _volume_name(path: str) -> str:
+    return "scratch" + path.replace("/", "-").replace(".", "").replace("_", "-").lower()
+
+
+def container(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
+    """The app container: env from the ConfigMap and Secret, probes, restricted security context."""
+    spec: dict = {
+        "name": app.container,
+        "image": image(env, app, release.tag),
+        "imagePullPolicy": "IfNotPresent",
+        "envFrom": [{"configMapRef": {"name": env.config_map}}, {"secretRef": {"name": env.secret}}],
+        "env": [{"name": "APP_COLOR", "value": release.color}, {"name": "APP_VERSION", "value": release.tag}],
+        "resources": {
+            "requests": {"cpu": app.resources.requests.cpu, "memory": app.resources.requests.memory},
+            "limits": {"cpu": app.resources.limits.cpu, "memory": app.resources.limits.memory},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": _volume_name(p), "mountPath": p} for p in app.writable_paths],
+    }
+    if app.command:
+        spec["command"] = list(app.command)
+    if app.port is not None and app.probes is not None:
+        spec["ports"] = [{"name": "http", "containerPort": app.port, "protocol": "TCP"}]
+        spec["startupProbe"] = _probe(app.probes.readiness, period=5, failures=30)
+        spec["readinessProbe"] = _probe(app.probes.readiness, period=5, failures=3)
+        spec["livenessProbe"] = _probe(app.probes.liveness, period=10, failures=3)
+        # Keep serving while the endpoint is removed from every load balancer, then let SIGTERM drain.
+        spec["lifecycle"] = {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}
+    return spec
+
+
+def pod_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
+    selector = selector_labels(release.app, release.color)
+    spec: dict = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": app.termination_grace_seconds,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "nodeSelector": {POOL_LABEL: "workload"},
+        "containers": [container(env, app, release)],
+        "volumes": [{"name": _volume_name(p), "emptyDir": {"sizeLimit": "256Mi"}} for p in app.writable_paths],
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector},
+            }
+        ],
+    }
+    if env.spread_zones:
+        spec["topologySpreadConstraints"].insert(
+            0,
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": selector},
+            },
+        )
+    if env.pull_secret:
+        spec["imagePullSecrets"] = [{"name": env.pull_secret}]
+    return spec
+
+
+def deployment_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
+    spec: dict = {
+        "selector": {"matchLabels": selector_labels(release.app, release.color)},
+        "revisionHistoryLimit": 5,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+        "template": {"metadata": {"labels": pod_labels(release)}, "spec": pod_spec(env, app, release)},
+    }
+    # With an HPA the replica count is the HPA's; setting it here would reset it on every update.
+    if not release.autoscaled:
+        spec["replicas"] = release.replicas
+    return spec
+
+
+def hpa_spec(app: AppConfig, deployment_name: str) -> dict:
+    assert app.autoscaling is not None
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
+        "minReplicas": app.autoscaling.min_replicas,
+        "maxReplicas": app.autoscaling.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": app.autoscaling.cpu_utilization},
+                },
+            }
+        ],
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+    }
