@@ -440,6 +440,8 @@ class AppConfig(Model):
     """Container command override (workers)."""
     hosts: tuple[Literal["web", "api", "admin"], ...] = ()
     """Domains (keys of domains) whose traffic the Gateway routes to this service."""
+    path_prefix: Annotated[str, Field(pattern=r"^/([A-Za-z0-9._-]+/?)*$")] = "/"
+    """Path under its hosts that the app serves (several apps may share a host on distinct prefixes)."""
     writable_paths: tuple[Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]+$")], ...] = ("/tmp",)
     """Writable scratch directories (emptyDir) under the read-only root filesystem."""
     termination_grace_seconds: Annotated[int, Field(ge=5, le=600)] = 45
@@ -599,18 +601,19 @@ def _cross_field_rules(cfg: StackConfig) -> None:
             raise ConfigError(f"apps.{name}.probes", "set", "must be unset for a worker (no HTTP endpoint)")
     if not cfg.routed_apps:
         raise ConfigError("apps", sorted(cfg.apps), "must contain at least one app of kind 'service'")
-    claimed: dict[str, str] = {}
+    claimed: dict[tuple[str, str], str] = {}
     for name, app in cfg.routed_apps.items():
         for host in app.hosts:
-            if host in claimed:
+            owner = claimed.get((host, app.path_prefix))
+            if owner:
                 raise ConfigError(
-                    f"apps.{name}.hosts", list(app.hosts), f"must not claim {host}: {claimed[host]} serves it"
+                    f"apps.{name}.pathPrefix", app.path_prefix, f"must differ from {owner}'s on the {host} host"
                 )
-            claimed[host] = name
+            claimed[(host, app.path_prefix)] = name
     for host in ("web", "api", "admin"):
-        if host not in claimed:
+        if (host, "/") not in claimed:
             raise ConfigError(
-                "apps", sorted(cfg.apps), f"must route the {host} domain: add '{host}' to a service's hosts"
+                "apps", sorted(cfg.apps), f"must route the {host} domain at /: add '{host}' to a service's hosts"
             )
     for color in COLORS:
         tag = cfg.colors.of(color).tag

@@ -31,7 +31,7 @@ def app_routes(cfg: StackConfig, listeners: list[Listener]) -> dict[str, dict]:
             "hostnames": hosts,
             "rules": [
                 {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "matches": [{"path": {"type": "PathPrefix", "value": app.path_prefix}}],
                     "backendRefs": backend_refs(app_name, cfg.canary_weight),
                 }
             ],
