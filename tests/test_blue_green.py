@@ -1,0 +1,295 @@
+"""Workloads and the blue/green switch: selectors, minimal diffs, refusals, the runbook in test terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import STACKS, run_program
+from tools.plan import diff as plan_diff
+from tools.plan import engine
+from tools.plan.render import kubernetes_objects
+
+SERVICE = "kubernetes:core/v1:Service"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+ROUTED = ("broxiva-api", "broxiva-web")
+# Expected from the environment matrix: registry, per-app replicas / HPA, namespace.
+MATRIX = {
+    "dev": {
+        "namespace": "broxiva-development",
+        "registry": "ghcr.io/broxiva",
+        "api": (1, None),
+        "web": (1, None),
+        "tags": {"blue": "dev-3f2c1a9", "green": None},
+    },
+    "staging": {
+        "namespace": "broxiva-staging",
+        "registry": "ghcr.io/broxiva",
+        "api": (2, None),
+        "web": (2, None),
+        "tags": {"blue": "staging-1.4.2", "green": "staging-1.5.0"},
+    },
+    "prod": {
+        "namespace": "broxiva-production",
+        "registry": "broxivaprodacr.azurecr.io",
+        "api": (5, (5, 20)),
+        "web": (5, (5, 15)),
+        "tags": {"blue": "v1.4.2", "green": "v1.5.0"},
+    },
+}
+REQUESTS_LIMITS = {
+    ("dev", "broxiva-api"): ({"cpu": "100m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
+    ("dev", "broxiva-web"): ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "250m", "memory": "256Mi"}),
+    ("staging", "broxiva-api"): ({"cpu": "250m", "memory": "512Mi"}, {"cpu": "1000m", "memory": "1Gi"}),
+    ("staging", "broxiva-web"): ({"cpu": "125m", "memory": "256Mi"}, {"cpu": "500m", "memory": "768Mi"}),
+    ("prod", "broxiva-api"): ({"cpu": "500m", "memory": "1Gi"}, {"cpu": "2000m", "memory": "2Gi"}),
+    ("prod", "broxiva-web"): ({"cpu": "250m", "memory": "512Mi"}, {"cpu": "1000m", "memory": "1536Mi"}),
+}
+PROBES = {
+    "broxiva-api": ("/api/health/live", "/api/health/ready", 4000),
+    "broxiva-web": ("/api/health", "/api/health", 3000),
+}
+
+
+def _objects(plan: engine.Plan, kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in kubernetes_objects(plan) if o["kind"] == kind}
+
+
+def _selectors(plan: engine.Plan) -> dict[str, dict]:
+    return {name: svc["spec"]["selector"] for name, svc in _objects(plan, "Service").items()}
+
+
+@pytest.mark.parametrize(
+    ("stack", "active"),
+    [("dev", "blue"), ("staging", "blue"), ("staging", "green"), ("prod", "blue"), ("prod", "green")],
+)
+def test_stable_selects_the_active_color_and_preview_the_idle_one(stack: str, active: str) -> None:
+    plan = run_program(stack, {"activeColor": active})
+    idle = {"blue": "green", "green": "blue"}[active]
+    selectors = _selectors(plan)
+    for app in ROUTED:
+        assert selectors[app] == {"app": app, "color": active}
+        assert selectors[f"{app}-preview"] == {"app": app, "color": idle}
+    assert plan.outputs["activeColor"] == active
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deployments_per_color(stack: str) -> None:
+    plan = run_program(stack)
+    expected = MATRIX[stack]
+    deployments = _objects(plan, "Deployment")
+    for app in (*ROUTED, "broxiva-worker"):
+        for color, tag in expected["tags"].items():
+            name = f"{app}-{color}"
+            if tag is None:
+                assert name not in deployments
+                continue
+            dep = deployments[name]
+            assert dep["metadata"]["namespace"] == expected["namespace"]
+            assert dep["spec"]["selector"]["matchLabels"] == {"app": app, "color": color}
+            labels = dep["spec"]["template"]["metadata"]["labels"]
+            assert labels["app"] == app and labels["color"] == color
+            pod = dep["spec"]["template"]["spec"]
+            (container,) = pod["containers"]
+            image = "broxiva-api" if app == "broxiva-worker" else app
+            assert container["image"] == f"{expected['registry']}/{image}:{tag}"
+            assert container["envFrom"] == [
+                {"configMapRef": {"name": "broxiva-config"}},
+                {"secretRef": {"name": "broxiva-secrets"}},
+            ]
+            sc = container["securityContext"]
+            assert sc["runAsNonRoot"] and not sc["allowPrivilegeEscalation"] and sc["readOnlyRootFilesystem"]
+            assert sc["capabilities"] == {"drop": ["ALL"]} and sc["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert "/tmp" in mounts
+            assert {v["name"] for v in pod["volumes"]} == {m["name"] for m in container["volumeMounts"]}
+            zones = [c for c in pod["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone"]
+            assert bool(zones) == (stack == "prod")
+            assert pod["terminationGracePeriodSeconds"] >= 30
+            if app in PROBES:
+                live, ready, port = PROBES[app]
+                assert container["ports"] == [{"containerPort": port, "name": "http", "protocol": "TCP"}]
+                assert container["livenessProbe"]["httpGet"]["path"] == live
+                assert container["readinessProbe"]["httpGet"]["path"] == ready
+                assert container["startupProbe"]["httpGet"]["path"] == ready
+                assert container["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
+                requests, limits = REQUESTS_LIMITS[(stack, app)]
+                assert container["resources"] == {"requests": requests, "limits": limits}
+            if stack != "prod":
+                assert pod["imagePullSecrets"] == [{"name": "registry-pull-secret"}]
+            else:
+                assert "imagePullSecrets" not in pod
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replicas_hpa_and_pdb(stack: str) -> None:
+    plan = run_program(stack)
+    deployments, hpas, pdbs = (
+        _objects(plan, "Deployment"),
+        _objects(plan, "HorizontalPodAutoscaler"),
+        _objects(plan, "PodDisruptionBudget"),
+    )
+    for app, key in (("broxiva-api", "api"), ("broxiva-web", "web")):
+        replicas, hpa = MATRIX[stack][key]
+        name = f"{app}-blue"
+        if hpa is None:
+            assert deployments[name]["spec"]["replicas"] == replicas
+            assert name not in hpas
+        else:
+            assert "replicas" not in deployments[name]["spec"]  # the HPA owns it
+            assert (hpas[name]["spec"]["minReplicas"], hpas[name]["spec"]["maxReplicas"]) == hpa
+            assert hpas[name]["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert (name in pdbs) == (stack == "prod")
+
+
+def test_a_color_that_is_not_running_is_scaled_to_zero_without_hpa_or_pdb() -> None:
+    plan = run_program("prod", {"colors.green.running": "false"})
+    deployments, hpas, pdbs = (
+        _objects(plan, "Deployment"),
+        _objects(plan, "HorizontalPodAutoscaler"),
+        _objects(plan, "PodDisruptionBudget"),
+    )
+    for app in (*ROUTED, "broxiva-worker"):
+        assert deployments[f"{app}-green"]["spec"]["replicas"] == 0
+        assert f"{app}-green" not in hpas and f"{app}-green" not in pdbs
+        assert f"{app}-blue" in hpas
+
+
+def _diff(stack: str, base_sets: dict | None, head_sets: dict | None) -> plan_diff.PlanDiff:
+    return plan_diff.diff(run_program(stack, base_sets), run_program(stack, head_sets))
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_flip_changes_only_the_service_selectors(stack: str) -> None:
+    result = _diff(stack, None, {"activeColor": "green"})
+    assert not result.added and not result.removed
+    changed = {(c.type, c.name) for c in result.changed}
+    assert changed == {(SERVICE, f"{app}-{role}") for app in ROUTED for role in ("stable", "preview")}
+    assert len(changed) == 2 * len(ROUTED)
+    for change in result.changed:
+        assert {p for p, _, _ in change.paths} <= {"spec.selector.color", "<dependencies>"}
+        assert any(p == "spec.selector.color" for p, _, _ in change.paths)
+    assert [o[0] for o in result.outputs] == ["activeColor"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_rolling_back_restores_exactly_the_previous_plan(stack: str) -> None:
+    assert _diff(stack, None, {"activeColor": "blue"}).empty
+    assert plan_diff.diff(run_program(stack), run_program(stack, {"activeColor": "blue"})).empty
+    back = _diff(stack, {"activeColor": "green"}, None)
+    assert {c.type for c in back.changed} == {SERVICE} and not back.added and not back.removed
+
+
+@pytest.mark.parametrize("weight", [5, 25, 50, 100])
+def test_a_canary_step_changes_only_the_routes(weight: int) -> None:
+    result = _diff("prod", None, {"canaryWeight": str(weight)})
+    assert not result.added and not result.removed
+    assert {(c.type, c.name) for c in result.changed} == {(ROUTE, "routes-broxiva-api"), (ROUTE, "routes-broxiva-web")}
+    routes = _objects(run_program("prod", {"canaryWeight": str(weight)}), "HTTPRoute")
+    for app in ROUTED:
+        refs = routes[app]["spec"]["rules"][0]["backendRefs"]
+        assert {r["name"]: r["weight"] for r in refs} == {app: 100 - weight, f"{app}-preview": weight}
+
+
+def test_a_release_to_the_idle_color_touches_only_that_colors_deployments() -> None:
+    result = _diff("prod", None, {"colors.green.tag": "v1.5.1"})
+    assert not result.added and not result.removed
+    assert {(c.type, c.name) for c in result.changed} == {
+        (DEPLOYMENT, f"{app}-green") for app in (*ROUTED, "broxiva-worker")
+    }
+
+
+@pytest.mark.parametrize(
+    ("stack", "sets", "key", "fragment"),
+    [
+        ("prod", {"colors.green.running": "false", "activeColor": "green"}, "activeColor", "must name a running color"),
+        ("dev", {"activeColor": "green"}, "activeColor", "must name a running color"),
+        ("dev", {"colors.green.running": "true"}, "colors.green.tag", "is required while the color is running"),
+        ("prod", {"colors.green.tag": "latest"}, "colors.green.tag", "'latest' is never deployed"),
+        ("prod", {"colors.green.tag": "1.5.0"}, "colors.green.tag", "must be a tag matching"),
+        (
+            "prod",
+            {"colors.green.running": "false", "canaryWeight": "10"},
+            "canaryWeight",
+            "idle color (green) is not running",
+        ),
+        ("prod", {"canaryWeight": "150"}, "canaryWeight", "less than or equal to 100"),
+    ],
+)
+def test_unsafe_switches_are_refused_before_anything_changes(stack: str, sets: dict, key: str, fragment: str) -> None:
+    with pytest.raises(engine.ProgramConfigError) as err:
+        run_program(stack, sets)
+    assert f"broxiva-platform:{key} = " in str(err.value) and fragment in str(err.value)
+
+
+def test_the_runbook_end_to_end() -> None:
+    """docs/RUNBOOK.md on prod: release to green, canary, switch, scale blue down, roll back while warm."""
+    state: dict[str, str] = {}
+
+    def step(**changes: str) -> plan_diff.PlanDiff:
+        before = run_program("prod", dict(state))
+        state.update({k.replace("__", "."): v for k, v in changes.items()})
+        return plan_diff.diff(before, run_program("prod", dict(state)))
+
+    def kinds(d: plan_diff.PlanDiff) -> set[str]:
+        return {c.type for c in d.changed} | {r["type"] for r in d.added + d.removed}
+
+    assert kinds(step(colors__green__tag="v1.6.0")) == {DEPLOYMENT}
+    for weight in ("5", "25", "50", "100"):
+        assert kinds(step(canaryWeight=weight)) == {ROUTE}
+    switch = step(activeColor="green", canaryWeight="0")
+    assert kinds(switch) == {SERVICE, ROUTE} and not switch.added and not switch.removed
+    # Rollback while blue is warm: one value back, selectors only.
+    rollback = step(activeColor="blue")
+    assert kinds(rollback) == {SERVICE}
+    step(activeColor="green")
+    scale_down = step(colors__blue__running="false")
+    assert {c.name for c in scale_down.changed} == {f"{a}-blue" for a in (*ROUTED, "broxiva-worker")}
+    assert {r["type"] for r in scale_down.removed} <= {HPA, PDB} and scale_down.removed and not scale_down.added
+    final = run_program("prod", dict(state))
+    assert final.outputs["activeColor"] == "green" and final.outputs["colorTags"]["green"] == "v1.6.0"
+    assert final.outputs["canaryWeight"] == 0
+    # Blue is cold now: rolling back to it is refused until it runs again.
+    with pytest.raises(engine.ProgramConfigError, match="must name a running color"):
+        run_program("prod", {**state, "activeColor": "blue"})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_routes(stack: str) -> None:
+    plan = run_program(stack)
+    routes = _objects(plan, "HTTPRoute")
+    gateway = next(iter(_objects(plan, "Gateway").values()))
+    listeners = {listener["name"]: listener.get("hostname") for listener in gateway["spec"]["listeners"]}
+    hosts = {
+        "dev": ("api-dev.broxiva.com", "dev.broxiva.com", "admin-dev.broxiva.com"),
+        "staging": ("api-staging.broxiva.com", "staging.broxiva.com", "admin-staging.broxiva.com"),
+        "prod": ("api.broxiva.com", "broxiva.com", "admin.broxiva.com"),
+    }[stack]
+    assert routes["broxiva-api"]["spec"]["hostnames"] == [hosts[0]]
+    assert routes["broxiva-web"]["spec"]["hostnames"] == [hosts[1], hosts[2]]
+    for name in ROUTED:
+        for ref in routes[name]["spec"]["parentRefs"]:
+            assert ref["name"] == "broxiva-gateway"
+            assert listeners[ref["sectionName"]] in routes[name]["spec"]["hostnames"]
+            assert ref["sectionName"].startswith("https-")
+    if stack == "prod":
+        (rule,) = routes["www-redirect"]["spec"]["rules"]
+        assert routes["www-redirect"]["spec"]["hostnames"] == ["www.broxiva.com"]
+        assert rule["filters"][0]["requestRedirect"] == {
+            "scheme": "https",
+            "hostname": "broxiva.com",
+            "statusCode": 301,
+        }
+    else:
+        assert "www-redirect" not in routes
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_release_outputs(stack: str) -> None:
+    outputs = run_program(stack).outputs
+    assert outputs["colorTags"] == MATRIX[stack]["tags"]
+    assert outputs["canaryWeight"] == 0 and outputs["activeColor"] == "blue"
