@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     model_validator,
 )
@@ -39,14 +40,25 @@ class ConfigError(pulumi.RunError):
         self.value = value
         self.allowed = allowed
         where = f" of stack '{stack}'" if stack else ""
-        shown = _show(value)
-        super().__init__(f"Invalid configuration{where}: {PROJECT}:{key} = {shown}: {allowed}.")
+        message = f"Invalid configuration{where}: {PROJECT}:{_one_line(key)} = {_show(value)}: {_one_line(allowed)}."
+        super().__init__(message)
+
+
+def _one_line(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii") if any(c in text for c in "\r\n") else text
 
 
 def _show(value: Any) -> str:
     if value is _MISSING:
         return "(not set)"
-    text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    text = _one_line(text)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -63,12 +75,12 @@ def _check(problem: Callable[..., str | None], **kwargs: Any) -> AfterValidator:
     return AfterValidator(run)
 
 
-def _quantity(parser: Callable[[str], Any]) -> AfterValidator:
+def _quantity(parser: Callable[[str], Any], allowed: str) -> AfterValidator:
     def run(value: str) -> str:
         try:
             parser(value)
-        except ValueError as exc:
-            raise ValueError(f"must be {str(exc).split(' is not ', 1)[-1]}") from None
+        except ValueError:
+            raise ValueError(f"must be {allowed}") from None
         return value
 
     return AfterValidator(run)
@@ -79,8 +91,8 @@ WildcardName = Annotated[str, _check(v.dns_name_problem, allow_wildcard=True)]
 Label = Annotated[str, _check(v.dns1123_label_problem)]
 Uuid = Annotated[str, _check(v.uuid_problem)]
 Cidr = Annotated[str, _check(v.cidr_problem)]
-Cpu = Annotated[str, _quantity(v.parse_cpu)]
-Memory = Annotated[str, _quantity(v.parse_memory)]
+Cpu = Annotated[str, _quantity(v.parse_cpu, "a CPU quantity (use millicores like 250m, or cores like 1)")]
+Memory = Annotated[str, _quantity(v.parse_memory, "a memory quantity (use binary units like 512Mi or 1Gi)")]
 NonEmpty = Annotated[str, Field(min_length=1)]
 Color = Literal["blue", "green"]
 
@@ -103,13 +115,13 @@ class Model(BaseModel):
 class NodePool(Model):
     vm_size: Annotated[str, Field(pattern=r"^Standard_[A-Za-z0-9_]+$")]
     """Azure VM size of the pool's nodes, e.g. Standard_D8s_v3."""
-    min_count: Annotated[int, Field(ge=0, le=v.AKS_MAX_NODES_PER_POOL)]
+    min_count: Annotated[int, Strict(), Field(ge=0, le=v.AKS_MAX_NODES_PER_POOL)]
     """Lower bound of the cluster autoscaler."""
-    max_count: Annotated[int, Field(ge=1, le=v.AKS_MAX_NODES_PER_POOL)]
+    max_count: Annotated[int, Strict(), Field(ge=1, le=v.AKS_MAX_NODES_PER_POOL)]
     """Upper bound of the cluster autoscaler."""
-    max_pods: Annotated[int, Field(ge=10, le=250)] = 110
+    max_pods: Annotated[int, Strict(), Field(ge=10, le=250)] = 110
     """Pods per node (Azure CNI overlay allows up to 250)."""
-    os_disk_size_gb: Annotated[int, Field(ge=30, le=2048)] = 128
+    os_disk_size_gb: Annotated[int, Strict(), Field(ge=30, le=2048)] = 128
     """OS disk size of each node in GB."""
     critical_addons_only: bool = False
     """Taint the pool CriticalAddonsOnly=true:NoSchedule (system pools in staging and prod)."""
@@ -126,7 +138,7 @@ class MaintenanceWindow(Model):
     """Day on which automatic upgrades may start."""
     start_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
     """Start of the window, HH:MM in utcOffset."""
-    duration_hours: Annotated[int, Field(ge=4, le=24)] = 4
+    duration_hours: Annotated[int, Strict(), Field(ge=4, le=24)] = 4
     """Length of the window; AKS requires at least 4 hours."""
     utc_offset: Annotated[str, Field(pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$")] = "+00:00"
     """Offset of startTime from UTC, e.g. -05:00 for EST."""
@@ -151,7 +163,7 @@ class ClusterConfig(Model):
     """Entra ID groups that are cluster admins."""
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi", "azd", "devicecode"] = "azurecli"
     """kubelogin --login mode of the generated kubeconfig (azurecli for a person, workloadidentity in CI)."""
-    log_retention_days: Annotated[int, Field(ge=30, le=730)] = 30
+    log_retention_days: Annotated[int, Strict(), Field(ge=30, le=730)] = 30
     """Log Analytics workspace retention."""
     maintenance_window: MaintenanceWindow
     """When automatic patch and node-image upgrades may run (outside deployment hours)."""
@@ -209,7 +221,7 @@ class KeyVaultConfig(Model):
     """Key Vault name (globally unique)."""
     purge_protection: bool
     """Purge protection (irreversible once on); required in staging and prod."""
-    soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
+    soft_delete_retention_days: Annotated[int, Strict(), Field(ge=7, le=90)] = 90
     """Soft delete retention."""
     network_default_action: Literal["Allow", "Deny"] = "Allow"
     """Firewall default; Deny admits only allowedIpRanges and trusted Azure services."""
@@ -220,7 +232,7 @@ class KeyVaultConfig(Model):
 class PostgresConfig(Model):
     host: DnsName
     """PostgreSQL server host name."""
-    port: Annotated[int, Field(ge=1, le=65535)] = 5432
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 5432
     """PostgreSQL port."""
     user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
     """Application database user."""
@@ -233,7 +245,7 @@ class PostgresConfig(Model):
 class RedisConfig(Model):
     host: DnsName
     """Redis host name."""
-    port: Annotated[int, Field(ge=1, le=65535)] = 6380
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 6380
     """Redis port (6380 is Azure Cache for Redis TLS)."""
     tls: bool = True
     """Compose a rediss:// URL."""
@@ -257,7 +269,7 @@ class DnsRecord(Model):
     """Record type; A records point at this environment's gateway IP."""
     name: Annotated[str, Field(pattern=r"^(@|(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$")]
     """Relative record-set name inside the zone (@ for the apex)."""
-    ttl: Annotated[int, Field(ge=60, le=86400)]
+    ttl: Annotated[int, Strict(), Field(ge=60, le=86400)]
     """TTL in seconds."""
     value: str | None = None
     """CNAME target; not allowed for A and TXT."""
@@ -274,6 +286,12 @@ class DnsRecord(Model):
                 raise _FieldError("value", self.value, f"must be {issue}")
         if self.type == "TXT" and not self.values:
             raise _FieldError("values", [], "must list at least one TXT string")
+        if self.type == "TXT" and self.value is not None:
+            raise _FieldError("value", self.value, "must be unset for TXT records (use values)")
+        if self.type == "CNAME" and self.values:
+            raise _FieldError("values", list(self.values), "must be unset for CNAME records (use value)")
+        if self.type == "CNAME" and self.name == "@":
+            raise _FieldError("name", self.name, "must not be the zone apex: a CNAME cannot sit beside SOA and NS")
         return self
 
 
@@ -297,6 +315,14 @@ class DnsConfig(Model):
             if key in seen:
                 raise _FieldError(f"records[{i}]", f"{record.type} {record.name}", "must not repeat a record set")
             seen.add(key)
+        for i, record in enumerate(self.records):
+            others = {r.type for r in self.records if r.name == record.name and r is not record}
+            if record.type == "CNAME" and others:
+                raise _FieldError(
+                    f"records[{i}].name",
+                    record.name,
+                    f"must not also hold {', '.join(sorted(others))} records beside a CNAME",
+                )
         if self.caa_issuer and not self.manage_zone:
             raise _FieldError("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
         return self
@@ -349,9 +375,9 @@ class AppSettings(Model):
 
 
 class AddonsConfig(Model):
-    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    controller_replicas: Annotated[int, Strict(), Field(ge=1, le=5)] = 1
     """Replicas of the in-cluster operators (External Secrets, cert-manager, Envoy Gateway controller)."""
-    proxy_replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    proxy_replicas: Annotated[int, Strict(), Field(ge=1, le=20)] = 1
     """Envoy proxy replicas serving the Gateway."""
 
 
@@ -398,11 +424,11 @@ class ResourceSpec(Model):
 
 
 class Autoscaling(Model):
-    min_replicas: Annotated[int, Field(ge=1, le=500)]
+    min_replicas: Annotated[int, Strict(), Field(ge=1, le=500)]
     """HPA minimum."""
-    max_replicas: Annotated[int, Field(ge=1, le=500)]
+    max_replicas: Annotated[int, Strict(), Field(ge=1, le=500)]
     """HPA maximum."""
-    cpu_utilization: Annotated[int, Field(ge=10, le=100)] = 70
+    cpu_utilization: Annotated[int, Strict(), Field(ge=10, le=100)] = 70
     """Target average CPU utilization in percent."""
 
     @model_validator(mode="after")
@@ -426,9 +452,9 @@ class AppConfig(Model):
     """Container name (api, web, worker)."""
     image: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?$")]
     """Image repository under the registry server (broxiva-api)."""
-    port: Annotated[int, Field(ge=1024, le=65535)] | None = None
+    port: Annotated[int, Strict(), Field(ge=1024, le=65535)] | None = None
     """Container port (services only; non-privileged)."""
-    replicas: Annotated[int, Field(ge=1, le=500)]
+    replicas: Annotated[int, Strict(), Field(ge=1, le=500)]
     """Replicas of a running color (the HPA minimum when autoscaling is set)."""
     autoscaling: Autoscaling | None = None
     """HPA range; omit for a fixed replica count."""
@@ -444,7 +470,7 @@ class AppConfig(Model):
     """Path under its hosts that the app serves (several apps may share a host on distinct prefixes)."""
     writable_paths: tuple[Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]+$")], ...] = ("/tmp",)
     """Writable scratch directories (emptyDir) under the read-only root filesystem."""
-    termination_grace_seconds: Annotated[int, Field(ge=5, le=600)] = 45
+    termination_grace_seconds: Annotated[int, Strict(), Field(ge=5, le=600)] = 45
     """Grace period for connection draining."""
 
     @model_validator(mode="after")
@@ -535,7 +561,7 @@ class StackConfig(Model):
     """The color the stable Services select: the one-value production switch."""
     colors: ColorsConfig
     """The blue and green releases."""
-    canary_weight: Annotated[int, Field(ge=0, le=100)] = 0
+    canary_weight: Annotated[int, Strict(), Field(ge=0, le=100)] = 0
     """Percent of traffic sent to the idle color through the routes (0 is plain blue/green)."""
 
     @property
@@ -727,13 +753,14 @@ def _raw_config() -> dict[str, Any]:
     return {k[len(prefix) :]: val for k, val in merged.items() if k.startswith(prefix)}
 
 
-def _decode(key: str, raw: Any) -> Any:
+def _decode(key: str, raw: Any, stack: str | None) -> Any:
     if key in _STRING_KEYS or not isinstance(raw, str):
         return raw
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
-        raise ConfigError(key, raw, "must be a YAML value of the documented shape (see Pulumi.yaml)") from None
+        shown = "(hidden)" if key == "providedSecrets" else raw
+        raise ConfigError(key, shown, "must be a YAML value of the documented shape (see Pulumi.yaml)", stack) from None
 
 
 def parse(raw: Mapping[str, Any], stack: str | None = None) -> StackConfig:
@@ -765,6 +792,11 @@ def _first_error(exc: ValidationError, values: Mapping[str, Any], stack: str | N
     if isinstance(inner, _FieldError):
         path = ".".join([*loc, inner.field])
         return ConfigError(_dotted(path), inner.value, inner.allowed, stack)
+    if loc and loc[-1] == "[key]":
+        # A bad key of a map (apps.<name>, tags.<key>): name the map, show the key.
+        message = re.sub(r"^Value error, ", "", str(error["msg"]))
+        message = re.sub(r"^String should match pattern ", "must match ", message)
+        return ConfigError(_dotted(".".join(loc[:-1])), loc[-2], f"is not an allowed key: it {message}", stack)
     path = _dotted(".".join(loc))
     value = _lookup(values, loc)
     kind = error["type"]
@@ -877,7 +909,7 @@ def load(stack: str | None = None) -> Platform:
 
     stack = stack or pulumi.get_stack()
     raw = _raw_config()
-    decoded = {k: _decode(k, val) for k, val in raw.items()}
+    decoded = {k: _decode(k, val, stack) for k, val in raw.items()}
     cfg = parse(decoded, stack)
     key = f"{PROJECT}:providedSecrets"
     secret_keys = set(runtime_config._SECRET_KEYS.get()) | set(runtime_config.get_config_secret_keys_env())

@@ -21,8 +21,8 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _EMAIL = re.compile(r"^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
-_CPU_RE = re.compile(r"^(\d+(\.\d+)?)(m)?$")
-_MEM_RE = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_CPU_RE = re.compile(r"(\d{1,12}(\.\d{1,9})?)(m)?")
+_MEM_RE = re.compile(r"(\d{1,15}(\.\d{1,9})?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
 _MEM_FACTORS = {
     None: 1,
     "k": 10**3,
@@ -44,7 +44,7 @@ AKS_MAX_NODES_PER_POOL = 1000
 
 def parse_cpu(value: str) -> Decimal:
     """Parse a Kubernetes CPU quantity (``250m``, ``1``, ``0.5``) into cores."""
-    match = _CPU_RE.match(value) if isinstance(value, str) else None
+    match = _CPU_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(f"{value!r} is not a CPU quantity (use millicores like 250m, or cores like 1)")
     amount = Decimal(match.group(1))
@@ -53,7 +53,7 @@ def parse_cpu(value: str) -> Decimal:
 
 def parse_memory(value: str) -> int:
     """Parse a Kubernetes memory quantity (``512Mi``, ``1Gi``, ``1G``) into bytes."""
-    match = _MEM_RE.match(value) if isinstance(value, str) else None
+    match = _MEM_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(f"{value!r} is not a memory quantity (use binary units like 512Mi or 1Gi)")
     try:
@@ -77,7 +77,7 @@ def dns_name_problem(name: str, *, allow_wildcard: bool = False) -> str | None:
         if not labels:
             return "a wildcard over a domain, such as *.dev.broxiva.com"
     for label in labels:
-        if not _DNS_LABEL.match(label):
+        if not _DNS_LABEL.fullmatch(label):
             return (
                 "a lowercase DNS name: labels of 1-63 letters, digits or hyphens, "
                 "not starting or ending with a hyphen" + (", optionally starting with '*.'" if allow_wildcard else "")
@@ -103,14 +103,14 @@ def relative_record_name(name: str, zone: str) -> str:
 
 def dns1123_label_problem(name: str) -> str | None:
     """Why ``name`` is not a Kubernetes DNS-1123 label (namespaces, Services), or ``None``."""
-    if isinstance(name, str) and _DNS1123_LABEL.match(name):
+    if isinstance(name, str) and _DNS1123_LABEL.fullmatch(name):
         return None
     return "a DNS-1123 label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit"
 
 
 def key_vault_name_problem(name: str) -> str | None:
     """Azure Key Vault names: 3-24 characters, letters, digits and single hyphens."""
-    if isinstance(name, str) and _KEY_VAULT.match(name) and "--" not in name:
+    if isinstance(name, str) and _KEY_VAULT.fullmatch(name) and "--" not in name:
         return None
     return (
         "a Key Vault name: 3-24 characters, letters, digits and hyphens, starting with a letter, "
@@ -120,34 +120,36 @@ def key_vault_name_problem(name: str) -> str | None:
 
 def acr_name_problem(name: str) -> str | None:
     """Azure Container Registry names: 5-50 alphanumeric characters (lowercase here)."""
-    if isinstance(name, str) and _ACR.match(name) and name == name.lower():
+    if isinstance(name, str) and _ACR.fullmatch(name) and name == name.lower():
         return None
     return "a container registry name: 5-50 lowercase letters and digits"
 
 
 def resource_group_name_problem(name: str) -> str | None:
     """Azure resource group names: 1-90 characters, not ending with a period."""
-    if isinstance(name, str) and _RESOURCE_GROUP.match(name) and not name.endswith("."):
+    if isinstance(name, str) and _RESOURCE_GROUP.fullmatch(name) and not name.endswith("."):
         return None
     return "a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'"
 
 
 def aks_name_problem(name: str) -> str | None:
     """AKS cluster names: 1-63 characters, letters, digits, '-' and '_'."""
-    if isinstance(name, str) and _AKS_NAME.match(name):
+    if isinstance(name, str) and _AKS_NAME.fullmatch(name):
         return None
     return "an AKS cluster name: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit"
 
 
 def uuid_problem(value: str) -> str | None:
     """Entra ID object and client IDs are UUIDs."""
-    if isinstance(value, str) and _UUID.match(value):
+    if isinstance(value, str) and _UUID.fullmatch(value):
         return None
     return "a UUID such as 00000000-0000-0000-0000-000000000000"
 
 
 def cidr_problem(value: str) -> str | None:
     """IPv4/IPv6 CIDR ranges (a bare address counts as /32)."""
+    if not isinstance(value, str):
+        return "an IP range in CIDR form with no host bits set, such as 203.0.113.0/24"
     try:
         ipaddress.ip_network(value, strict=True)
     except (TypeError, ValueError):
@@ -157,7 +159,7 @@ def cidr_problem(value: str) -> str | None:
 
 def image_tag_problem(tag: str, pattern: str | None = None) -> str | None:
     """Image tags: a valid OCI tag, never ``latest``, and of the environment's form."""
-    if not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
+    if not isinstance(tag, str) or not _IMAGE_TAG.fullmatch(tag):
         return "a non-empty OCI image tag (letters, digits, '_', '.', '-'; at most 128)"
     if tag.lower() == "latest":
         return "a pinned image tag; 'latest' is never deployed"
@@ -168,15 +170,19 @@ def image_tag_problem(tag: str, pattern: str | None = None) -> str | None:
 
 def email_problem(value: str) -> str | None:
     """A plain e-mail address (ACME registration)."""
-    if isinstance(value, str) and _EMAIL.match(value):
+    if isinstance(value, str) and _EMAIL.fullmatch(value):
         return None
     return "an e-mail address such as platform@broxiva.com"
 
 
 def regex_problem(pattern: str) -> str | None:
-    """A pattern must compile as a Python regular expression."""
+    """A pattern must compile as a Python regular expression (of a sane size)."""
+    if not isinstance(pattern, str):
+        return "a valid regular expression"
+    if len(pattern) > 200:
+        return "a regular expression of at most 200 characters"
     try:
         re.compile(pattern)
-    except (TypeError, re.error):
+    except (re.error, OverflowError, RecursionError, ValueError):
         return "a valid regular expression"
     return None
