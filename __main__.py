@@ -97,6 +97,7 @@ records = DnsRecords(
         dns=cfg.dns,
         gateway_ip=gateway_ip.ip_address,
         subscription_id=azure.subscription_id,
+        location=cfg.location,
         tags=tags,
         protect=protect,
     ),

@@ -178,7 +178,8 @@ class AksCluster(pulumi.ComponentResource):
             resource_name_=managed.name,
             **_pool_profile(workload, name="workload", mode="User", zones=cfg.availability_zones),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=managed, ignore_changes=["count"]),
+            # Children inherit protect from their parent; only the cluster itself is protected.
+            opts=pulumi.ResourceOptions(parent=managed, protect=False, ignore_changes=["count"]),
         )
         for role, config_name in (
             ("auto-upgrade", _AUTO_UPGRADE_SCHEDULE),
@@ -190,7 +191,7 @@ class AksCluster(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 resource_name_=managed.name,
                 maintenance_window=_maintenance_window(cfg),
-                opts=pulumi.ResourceOptions(parent=managed),
+                opts=pulumi.ResourceOptions(parent=managed, protect=False),
             )
 
         cluster_admin = roles.assign(
@@ -200,7 +201,7 @@ class AksCluster(pulumi.ComponentResource):
             principal_id=args.deployer_object_id,
             subscription_id=args.subscription_id,
             principal_type=args.deployer_principal_type,
-            opts=pulumi.ResourceOptions(parent=managed),
+            opts=pulumi.ResourceOptions(parent=managed, protect=False),
         )
 
         credentials = aks.list_managed_cluster_user_credentials_output(

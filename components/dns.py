@@ -30,6 +30,8 @@ class DnsRecordsArgs:
     """Address every A record points at: this environment's own static gateway IP."""
     subscription_id: pulumi.Input[str]
     """Subscription of the zone."""
+    location: str
+    """Region of the zone's resource group (the zone itself is global)."""
     tags: dict[str, str]
     """Tags (zone and its group)."""
     protect: bool
@@ -51,7 +53,7 @@ class DnsRecords(pulumi.ComponentResource):
             group = resources.ResourceGroup(
                 f"{name}-rg",
                 resource_group_name=cfg.zone_resource_group,
-                location="eastus",
+                location=args.location,
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
@@ -89,7 +91,8 @@ class DnsRecords(pulumi.ComponentResource):
                 relative_record_set_name=record.name,
                 record_type=record.type,
                 ttl=record.ttl,
-                opts=pulumi.ResourceOptions(parent=parent),
+                # Children inherit protect from the zone; records stay removable.
+                opts=pulumi.ResourceOptions(parent=parent, protect=False),
                 **kwargs,
             )
             fqdns.append(cfg.zone_name if record.name == "@" else f"{record.name}.{cfg.zone_name}")
@@ -105,7 +108,7 @@ class DnsRecords(pulumi.ComponentResource):
                     dns.CaaRecordArgs(flags=0, tag="issue", value=cfg.caa_issuer),
                     dns.CaaRecordArgs(flags=0, tag="issuewild", value=cfg.caa_issuer),
                 ],
-                opts=pulumi.ResourceOptions(parent=parent),
+                opts=pulumi.ResourceOptions(parent=parent, protect=False),
             )
         self.fqdns = pulumi.Output.from_input(fqdns)
         self.register_outputs({"zone_id": self.zone_id, "zone_name": self.zone_name, "fqdns": self.fqdns})

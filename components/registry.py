@@ -56,7 +56,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             role="AcrPull",
             principal_id=args.kubelet_object_id,
             subscription_id=args.subscription_id,
-            opts=pulumi.ResourceOptions(parent=registry),
+            opts=pulumi.ResourceOptions(parent=registry, protect=False),
         )
         self.login_server = registry.login_server
         self.registry_id = registry.id

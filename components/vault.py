@@ -92,9 +92,10 @@ class SecretVault(pulumi.ComponentResource):
             principal_id=args.deployer_object_id,
             subscription_id=args.subscription_id,
             principal_type=args.deployer_principal_type,
-            opts=pulumi.ResourceOptions(parent=vault),
+            opts=pulumi.ResourceOptions(parent=vault, protect=False),
         )
-        secret_opts = pulumi.ResourceOptions(parent=vault, depends_on=[officer])
+        # Children inherit protect from their parent: secrets stay removable, the vault is what is kept.
+        secret_opts = pulumi.ResourceOptions(parent=vault, protect=False, depends_on=[officer])
 
         values: dict[str, pulumi.Output[str]] = {}
         for spec in secret_catalog.generated(cfg):
