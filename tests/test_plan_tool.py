@@ -161,3 +161,10 @@ def test_defaults_merge_with_the_stack_file_and_secure_values_become_placeholder
     assert cfg.encoded()["demo:a"] == "5" and json.loads(cfg.encoded()["demo:c"])["inner"]
     untouched = stackconfig.load(tmp_path, "s")
     assert untouched.values["demo:a"] == 1
+
+
+def test_configuration_reference_is_up_to_date() -> None:
+    from tools import config_docs
+
+    assert config_docs.OUT.read_text() == config_docs.render(), "run: python -m tools.config_docs"
+    assert "## `apps.<name>.autoscaling`" in config_docs.render()
