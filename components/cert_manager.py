@@ -52,7 +52,8 @@ def acme_solvers(
                 }
             },
         },
-        {"http01": {"gatewayHTTPRoute": {"parentRefs": [gateway]}}},
+        # ClusterIP: the app namespace's quota allows no NodePort Services.
+        {"http01": {"gatewayHTTPRoute": {"serviceType": "ClusterIP", "parentRefs": [gateway]}}},
     ]
 
 
