@@ -245,8 +245,8 @@ class PostgresConfig(Model):
 class RedisConfig(Model):
     host: DnsName
     """Redis host name."""
-    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 6380
-    """Redis port (6380 is Azure Cache for Redis TLS)."""
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 6379
+    """Redis port (REDIS_PORT, 6379 in the environment matrix)."""
     tls: bool = True
     """Compose a rediss:// URL."""
 
