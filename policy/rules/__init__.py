@@ -1,0 +1,13 @@
+"""Every rule of the pack, in the order the pack reports them."""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, Policy
+
+from . import azure, kubernetes, stack
+
+PACK_NAME = "broxiva-platform-policies"
+PACK_ENFORCEMENT_LEVEL = EnforcementLevel.MANDATORY
+RULE_MODULES = (azure, kubernetes, stack)
+
+POLICIES: list[Policy] = [*azure.POLICIES, *kubernetes.POLICIES, *stack.POLICIES]

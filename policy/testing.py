@@ -1,0 +1,215 @@
+"""Run the pack's policies on a recorded plan (tools.plan.engine.Plan) the way the engine runs them.
+
+Each recorded resource becomes the ``ResourceValidationArgs`` the engine would build (type, inputs behind
+the engine's unknown-checking proxy, URN, name, options, provider, policy config), and the whole graph the
+``StackValidationArgs`` of the stack policies. Every policy's own ``validate`` runs with a collecting
+``report_violation``; the result is a list of :class:`Violation`.
+
+Stack policies see outputs under the engine; a recorded plan has inputs only. The one output a stack rule
+needs, the PublicIPAddress ``ipAddress``, is added from the stack output ``gatewayIp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from .rules import PACK_ENFORCEMENT_LEVEL, POLICIES
+from .rules.azure import PUBLIC_IP, RECORD_SET
+from .rules.common import with_defaults
+
+
+class Violation(NamedTuple):
+    policy_name: str
+    urn: str | None
+    message: str
+    enforcement_level: EnforcementLevel
+
+
+def enforcement_level(policy: Policy) -> EnforcementLevel:
+    return policy.enforcement_level or PACK_ENFORCEMENT_LEVEL
+
+
+def policy_config(overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Per-policy configuration: each policy's schema defaults, overridden by ``overrides[policy name]``."""
+    overrides = overrides or {}
+    unknown = set(overrides) - {p.name for p in POLICIES}
+    if unknown:
+        raise KeyError(f"no policy named {sorted(unknown)}")
+    return {p.name: with_defaults(overrides.get(p.name), getattr(p, "settings", ())) for p in POLICIES}
+
+
+def _resources(plan: Any) -> list[dict[str, Any]]:
+    return plan["resources"] if isinstance(plan, Mapping) else plan.resources
+
+
+def _outputs(plan: Any) -> dict[str, Any]:
+    return (plan.get("outputs") if isinstance(plan, Mapping) else plan.outputs) or {}
+
+
+def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=bool(resource.get("protect")),
+        ignore_changes=list(resource.get("ignoreChanges") or []),
+        delete_before_replace=resource.get("deleteBeforeReplace"),
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=list(resource.get("additionalSecretOutputs") or []),
+        parent=resource.get("parent"),
+    )
+
+
+def _provider(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> PolicyProviderResource | None:
+    reference = resource.get("provider")
+    if not reference:
+        return None
+    urn = reference.rsplit("::", 1)[0]
+    provider = by_urn.get(urn)
+    if provider is None:
+        return None
+    props = unknown_checking_proxy(copy.deepcopy(provider.get("inputs") or {}))
+    return PolicyProviderResource(provider["type"], props, provider["urn"], provider["name"])
+
+
+def resource_args(
+    resource: Mapping[str, Any],
+    config: Mapping[str, Any] | None,
+    by_urn: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ResourceValidationArgs:
+    """The ResourceValidationArgs the engine builds for one recorded resource."""
+    return ResourceValidationArgs(
+        resource["type"],
+        unknown_checking_proxy(copy.deepcopy(resource.get("inputs") or {})),
+        resource["urn"],
+        resource["name"],
+        _options(resource),
+        _provider(resource, by_urn or {}),
+        config=dict(config or {}),
+    )
+
+
+def output_view(plan: Any) -> dict[str, dict[str, Any]]:
+    """Outputs the stack rules read that inputs lack, by URN: ``gatewayIp`` as the public IP's ipAddress.
+
+    With one PublicIPAddress it gets the address; with several, those the A records depend on.
+    """
+    address = _outputs(plan).get("gatewayIp")
+    if not isinstance(address, str) or not address:
+        return {}
+    resources = _resources(plan)
+    ips = [r["urn"] for r in resources if r["type"] == PUBLIC_IP]
+    if len(ips) > 1:
+        referenced = {d for r in resources if r["type"] == RECORD_SET for d in r.get("dependencies") or ()}
+        ips = [urn for urn in ips if urn in referenced]
+    return {urn: {"ipAddress": address} for urn in ips}
+
+
+def stack_args(
+    plan: Any, config: Mapping[str, Any] | None, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None
+) -> StackValidationArgs:
+    """The StackValidationArgs of the recorded graph (props: inputs plus ``extra_outputs`` by URN)."""
+    extra_outputs = output_view(plan) if extra_outputs is None else extra_outputs
+    resources = _resources(plan)
+    by_urn = {r["urn"]: r for r in resources}
+    built: dict[str, PolicyResource] = {}
+    for resource in resources:
+        props = {
+            **copy.deepcopy(resource.get("inputs") or {}),
+            **copy.deepcopy(dict(extra_outputs.get(resource["urn"], {}))),
+        }
+        built[resource["urn"]] = PolicyResource(
+            resource["type"],
+            unknown_checking_proxy(props),
+            resource["urn"],
+            resource["name"],
+            _options(resource),
+            _provider(resource, by_urn),
+            None,
+            [],
+            {},
+        )
+    for resource in resources:
+        policy_resource = built[resource["urn"]]
+        parent = resource.get("parent")
+        policy_resource.parent = built.get(parent) if parent else None
+        policy_resource.dependencies = [built[d] for d in resource.get("dependencies") or () if d in built]
+    return StackValidationArgs(list(built.values()), config=dict(config or {}))
+
+
+def _collector(
+    violations: list[Violation], policy_name: str, level: EnforcementLevel, fixed_urn: str | None = None
+) -> Callable[..., None]:
+    def report_violation(message: str, urn: str | None = None) -> None:
+        violations.append(Violation(policy_name, fixed_urn or urn, message, level))
+
+    return report_violation
+
+
+async def _wait(awaitable: Any) -> None:
+    await awaitable
+
+
+def _validate(policy: Policy, args: Any, report: Callable[..., None], violations: list[Violation]) -> None:
+    """Run one validation as the engine does: await it if needed; unknown values make it advisory."""
+    try:
+        result = policy.validate(args, report)  # type: ignore[attr-defined]
+        if inspect.isawaitable(result):
+            asyncio.run(_wait(result))
+    except UnknownValueError as err:
+        urn = getattr(args, "urn", None)
+        violations.append(
+            Violation(policy.name, urn, f"can't run during preview: {err.message}", EnforcementLevel.ADVISORY)
+        )
+
+
+def evaluate(
+    plan: Any,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    policies: Iterable[Policy] | None = None,
+    extra_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Violation]:
+    """Every violation the pack reports for ``plan`` (resource policies per resource, then stack policies)."""
+    configs = policy_config(config)
+    chosen = list(POLICIES if policies is None else policies)
+    resources = _resources(plan)
+    by_urn = {r["urn"]: r for r in resources}
+    violations: list[Violation] = []
+
+    for policy in chosen:
+        level = enforcement_level(policy)
+        if level == EnforcementLevel.DISABLED:
+            continue
+        if level == EnforcementLevel.REMEDIATE:
+            level = EnforcementLevel.MANDATORY  # as the engine reports a remaining violation
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                # The engine ignores the urn argument of resource policies: a violation is the resource's.
+                report = _collector(violations, policy.name, level, fixed_urn=resource["urn"])
+                _validate(policy, resource_args(resource, configs[policy.name], by_urn), report, violations)
+        elif isinstance(policy, StackValidationPolicy):
+            report = _collector(violations, policy.name, level)
+            _validate(policy, stack_args(plan, configs[policy.name], extra_outputs), report, violations)
+    return violations
+
+
+def violated(violations: Iterable[Violation], level: EnforcementLevel | None = None) -> set[str]:
+    """Names of the policies with at least one violation (of ``level``, when given)."""
+    return {v.policy_name for v in violations if level is None or v.enforcement_level == level}
