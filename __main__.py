@@ -2,7 +2,10 @@
 
 import pulumi
 
+from components import app_namespace as app_namespace_module
+from components import cert_manager as cert_manager_module
 from components import config, context
+from components import external_secrets as external_secrets_module
 from components.app_namespace import AppNamespace, AppNamespaceArgs
 from components.blue_green import BlueGreenService, BlueGreenServiceArgs, ReleaseSetArgs
 from components.cert_manager import CertManager, CertManagerArgs, certificate_names
@@ -109,7 +112,7 @@ eso_identity = WorkloadIdentity(
         location=cfg.location,
         oidc_issuer_url=cluster.oidc_issuer_url,
         namespace=cfg.namespace,
-        service_account="keyvault-reader",
+        service_account=external_secrets_module.READER_SERVICE_ACCOUNT,
         role="Key Vault Secrets User",
         scope=vault.vault_id,
         subscription_id=azure.subscription_id,
@@ -122,8 +125,8 @@ cert_manager_identity = WorkloadIdentity(
         resource_group_name=env.resource_group_name,
         location=cfg.location,
         oidc_issuer_url=cluster.oidc_issuer_url,
-        namespace="cert-manager",
-        service_account="cert-manager",
+        namespace=cert_manager_module.NAMESPACE,
+        service_account=cert_manager_module.SERVICE_ACCOUNT,
         role="DNS Zone Contributor",
         scope=records.zone_id,
         subscription_id=azure.subscription_id,
@@ -190,9 +193,9 @@ cert_manager = CertManager(
 # ------------------------------------------------------------------ the apps, blue and green
 pods = PodEnvironment(
     registry=cfg.registry.server,
-    config_map="broxiva-config",
-    secret="broxiva-secrets",
-    pull_secret="registry-pull-secret" if cfg.registry.pull_token_secret else None,
+    config_map=app_namespace_module.CONFIG_MAP_NAME,
+    secret=external_secrets_module.TARGET_SECRET,
+    pull_secret=external_secrets_module.PULL_SECRET_NAME if cfg.registry.pull_token_secret else None,
     spread_zones=len(cfg.cluster.availability_zones) > 1,
 )
 app_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=[external_secrets, app_ns])

@@ -14,6 +14,7 @@ from .config import StackConfig
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
+CONFIG_MAP_NAME = "broxiva-config"
 QUOTA_HEADROOM = Decimal("1.25")
 
 
@@ -189,7 +190,7 @@ class AppNamespace(pulumi.ComponentResource):
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=meta("broxiva-config"),
+            metadata=meta(CONFIG_MAP_NAME),
             data=app_settings(cfg),
             opts=child,
         )
