@@ -7,6 +7,9 @@ against the fields of their CRDs at the pinned chart versions.
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -151,6 +154,58 @@ def test_custom_resources_match_their_crd_fields(stack: str) -> None:
         assert obj["metadata"].get("name"), f"{key} without a name"
     # Every custom resource kind the platform relies on is rendered in every stack.
     assert {k for k in CRD_SPECS if k[1] != "BackendTrafficPolicy"} <= seen
+
+
+SCHEMA_DIR = PROJECT_DIR / "tests" / "schemas"
+
+
+def _closed(schema: dict) -> dict:
+    """Kubernetes prunes unknown fields; here an unknown field is an error, so objects are made closed."""
+    out = dict(schema)
+    if out.get("type") == "object" and "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    for key in ("properties",):
+        if key in out:
+            out[key] = {k: _closed(v) for k, v in out[key].items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = _closed(out["items"])
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = _closed(out["additionalProperties"])
+    return out
+
+
+def _crd_validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
+    validators = {}
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        doc = json.loads(path.read_text())
+        schema = _closed(doc["schema"])
+        validators[(doc["apiVersion"], doc["kind"])] = jsonschema.Draft202012Validator(schema)
+    return validators
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_custom_resources_pass_their_vendored_crd_schemas(stack: str) -> None:
+    validators = _crd_validators()
+    checked = 0
+    for obj in _objects(stack):
+        validator = validators.get((obj["apiVersion"], obj["kind"]))
+        if validator is None:
+            continue
+        errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))
+        assert not errors, f"{obj['kind']} {obj['metadata']['name']}: {errors[0].message} at {list(errors[0].path)}"
+        checked += 1
+    assert checked >= 3  # the GatewayClass and both Certificates
+
+
+def test_vendored_crd_schema_rejects_a_bad_certificate() -> None:
+    validator = _crd_validators()[("cert-manager.io/v1", "Certificate")]
+    cert = next(o for o in _objects("prod") if o["kind"] == "Certificate")
+    bad = json.loads(json.dumps(cert))
+    bad["spec"]["privateKey"]["rotationPolicy"] = "Sometimes"
+    assert list(validator.iter_errors(bad))
+    bad = json.loads(json.dumps(cert))
+    bad["spec"]["issuerRef"]["nmae"] = bad["spec"]["issuerRef"].pop("name")
+    assert list(validator.iter_errors(bad))
 
 
 def test_schema_validation_rejects_a_bad_object() -> None:
