@@ -105,33 +105,39 @@ records = DnsRecords(
         protect=protect,
     ),
 )
-eso_identity = WorkloadIdentity(
+
+
+def operator_identity(name: str, namespace: str, service_account: str, role: str, scope) -> WorkloadIdentity:
+    """An in-cluster operator's Entra identity, federated to its service account through the cluster's issuer."""
+    return WorkloadIdentity(
+        name,
+        WorkloadIdentityArgs(
+            resource_group_name=env.resource_group_name,
+            location=cfg.location,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            namespace=namespace,
+            service_account=service_account,
+            role=role,
+            scope=scope,
+            subscription_id=azure.subscription_id,
+            tags=tags,
+        ),
+    )
+
+
+eso_identity = operator_identity(
     "external-secrets",
-    WorkloadIdentityArgs(
-        resource_group_name=env.resource_group_name,
-        location=cfg.location,
-        oidc_issuer_url=cluster.oidc_issuer_url,
-        namespace=cfg.namespace,
-        service_account=external_secrets_module.READER_SERVICE_ACCOUNT,
-        role="Key Vault Secrets User",
-        scope=vault.vault_id,
-        subscription_id=azure.subscription_id,
-        tags=tags,
-    ),
+    cfg.namespace,
+    external_secrets_module.READER_SERVICE_ACCOUNT,
+    "Key Vault Secrets User",
+    vault.vault_id,
 )
-cert_manager_identity = WorkloadIdentity(
+cert_manager_identity = operator_identity(
     "cert-manager",
-    WorkloadIdentityArgs(
-        resource_group_name=env.resource_group_name,
-        location=cfg.location,
-        oidc_issuer_url=cluster.oidc_issuer_url,
-        namespace=cert_manager_module.NAMESPACE,
-        service_account=cert_manager_module.SERVICE_ACCOUNT,
-        role="DNS Zone Contributor",
-        scope=records.zone_id,
-        subscription_id=azure.subscription_id,
-        tags=tags,
-    ),
+    cert_manager_module.NAMESPACE,
+    cert_manager_module.SERVICE_ACCOUNT,
+    "DNS Zone Contributor",
+    records.zone_id,
 )
 
 # ------------------------------------------------------------------ inside the cluster

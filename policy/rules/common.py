@@ -231,9 +231,14 @@ def resource_policy(
         severity=severity,
         remediation_steps=remediation,
     )
-    policy.check = check  # type: ignore[attr-defined]
-    policy.settings = tuple(settings)  # type: ignore[attr-defined]
     policy.resource_types = types  # type: ignore[attr-defined]
+    return _with_metadata(policy, check, settings)
+
+
+def _with_metadata(policy, check: Callable, settings: Sequence[Setting]):
+    """Keep the plain check and its settings on the policy, for tests and the adapter."""
+    policy.check = check
+    policy.settings = tuple(settings)
     return policy
 
 
@@ -283,9 +288,7 @@ def stack_policy(
         severity=severity,
         remediation_steps=remediation,
     )
-    policy.check = check  # type: ignore[attr-defined]
-    policy.settings = tuple(settings)  # type: ignore[attr-defined]
-    return policy
+    return _with_metadata(policy, check, settings)
 
 
 # --------------------------------------------------------------------------- shared settings
