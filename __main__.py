@@ -2,109 +2,78 @@
 
 import pulumi
 
-from components import app_namespace as app_namespace_module
-from components import cert_manager as cert_manager_module
-from components import config, context
-from components import external_secrets as external_secrets_module
-from components.app_namespace import AppNamespace, AppNamespaceArgs
-from components.blue_green import BlueGreenService, BlueGreenServiceArgs, ReleaseSetArgs
-from components.cert_manager import CertManager, CertManagerArgs, certificate_names
-from components.cluster import AksCluster, AksClusterArgs
-from components.dns import DnsRecords, DnsRecordsArgs
-from components.edge import Edge, EdgeArgs
-from components.environment import AzureEnvironment, AzureEnvironmentArgs
-from components.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
-from components.gateway_address import GatewayAddress, GatewayAddressArgs
-from components.registry import ContainerRegistry, ContainerRegistryArgs
-from components.routes import Routes, RoutesArgs
-from components.vault import SecretVault, SecretVaultArgs
-from components.worker import Worker
-from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from components.workload_spec import PodEnvironment
+from components import config, names
+from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, ReleaseSetArgs
+from components.apps.routes import RoutedApp, Routes, RoutesArgs
+from components.apps.worker import Worker
+from components.apps.workload_spec import PodEnvironment
+from components.azure import context
+from components.azure.cluster import AksCluster, AksClusterArgs
+from components.azure.dns import DnsRecords, DnsRecordsArgs
+from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
+from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
+from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
+from components.azure.vault import SecretVault, SecretVaultArgs
+from components.azure.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
+from components.config import secrets
+from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, app_settings
+from components.k8s.cert_manager import CertManager, CertManagerArgs
+from components.k8s.edge import Edge, EdgeArgs
+from components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
 
 # Bad configuration stops here, before any resource is declared.
 platform = config.load()
 cfg = platform.config
 azure = context.current(cfg.deployer)
-tags = context.tags(cfg.environment, dict(cfg.tags))
-protect = cfg.protected
+zones = cfg.cluster.availability_zones
+placement = context.Placement(
+    resource_group_name=cfg.resource_group,
+    location=cfg.location,
+    tags=context.tags(cfg.environment, cfg.tags),
+    subscription_id=azure.subscription_id,
+    protect=cfg.protected,
+)
 
-env = AzureEnvironment(
-    "env",
-    AzureEnvironmentArgs(
-        resource_group_name=cfg.resource_group,
-        location=cfg.location,
-        log_retention_days=cfg.cluster.log_retention_days,
-        tags=tags,
-        protect=protect,
-    ),
-)
-gateway_ip = GatewayAddress(
-    "gateway",
-    GatewayAddressArgs(
-        resource_group_name=env.resource_group_name,
-        ip_name=f"{cfg.cluster.name}-gateway-ip",
-        location=cfg.location,
-        zones=cfg.cluster.availability_zones,
-        tags=tags,
-        protect=protect,
-    ),
-)
+# ------------------------------------------------------------------ Azure
+env = AzureEnvironment("env", AzureEnvironmentArgs(placement, log_retention_days=cfg.cluster.log_retention_days))
+site = placement.in_group(env.resource_group_name)
+gateway_ip = GatewayAddress("gateway", GatewayAddressArgs(site, ip_name=f"{cfg.cluster.name}-gateway-ip", zones=zones))
 cluster = AksCluster(
     "cluster",
     AksClusterArgs(
+        site,
         cluster=cfg.cluster,
-        resource_group_name=env.resource_group_name,
-        location=cfg.location,
         workspace_id=env.workspace_id,
         gateway_ip_id=gateway_ip.ip_id,
         tenant_id=azure.tenant_id,
-        subscription_id=azure.subscription_id,
-        deployer_object_id=azure.deployer_object_id,
-        deployer_principal_type=azure.deployer_principal_type,
-        tags=tags,
-        protect=protect,
+        deployer=azure.deployer,
     ),
 )
 if cfg.registry.acr_name:
     ContainerRegistry(
         "registry",
         ContainerRegistryArgs(
+            site,
             registry_name=cfg.registry.acr_name,
-            resource_group_name=env.resource_group_name,
-            location=cfg.location,
-            zone_redundant=len(cfg.cluster.availability_zones) > 1,
+            zone_redundant=len(zones) > 1,
             kubelet_object_id=cluster.kubelet_object_id,
-            subscription_id=azure.subscription_id,
-            tags=tags,
-            protect=protect,
         ),
     )
 vault = SecretVault(
     "secrets",
     SecretVaultArgs(
-        config=cfg,
-        resource_group_name=env.resource_group_name,
+        site,
+        key_vault=cfg.key_vault,
         tenant_id=azure.tenant_id,
-        subscription_id=azure.subscription_id,
-        deployer_object_id=azure.deployer_object_id,
-        deployer_principal_type=azure.deployer_principal_type,
+        deployer=azure.deployer,
+        secrets=secrets.stack_secrets(cfg, platform.provided_secrets),
+        rotation=cfg.secrets.rotation,
+        postgres=cfg.secrets.postgres,
+        redis=cfg.secrets.redis,
         provided=platform.provided_secrets,
-        tags=tags,
-        protect=protect,
     ),
 )
-records = DnsRecords(
-    "dns",
-    DnsRecordsArgs(
-        dns=cfg.dns,
-        gateway_ip=gateway_ip.ip_address,
-        subscription_id=azure.subscription_id,
-        location=cfg.location,
-        tags=tags,
-        protect=protect,
-    ),
-)
+records = DnsRecords("dns", DnsRecordsArgs(placement, dns=cfg.dns, gateway_ip=gateway_ip.ip_address))
 
 
 def operator_identity(name: str, namespace: str, service_account: str, role: str, scope) -> WorkloadIdentity:
@@ -112,30 +81,23 @@ def operator_identity(name: str, namespace: str, service_account: str, role: str
     return WorkloadIdentity(
         name,
         WorkloadIdentityArgs(
-            resource_group_name=env.resource_group_name,
-            location=cfg.location,
+            site,
             oidc_issuer_url=cluster.oidc_issuer_url,
             namespace=namespace,
             service_account=service_account,
             role=role,
             scope=scope,
-            subscription_id=azure.subscription_id,
-            tags=tags,
         ),
     )
 
 
 eso_identity = operator_identity(
-    "external-secrets",
-    cfg.namespace,
-    external_secrets_module.READER_SERVICE_ACCOUNT,
-    "Key Vault Secrets User",
-    vault.vault_id,
+    "external-secrets", cfg.namespace, names.KEYVAULT_READER_SERVICE_ACCOUNT, "Key Vault Secrets User", vault.vault_id
 )
 cert_manager_identity = operator_identity(
     "cert-manager",
-    cert_manager_module.NAMESPACE,
-    cert_manager_module.SERVICE_ACCOUNT,
+    names.CERT_MANAGER_NAMESPACE,
+    names.CERT_MANAGER_SERVICE_ACCOUNT,
     "DNS Zone Contributor",
     records.zone_id,
 )
@@ -143,8 +105,19 @@ cert_manager_identity = operator_identity(
 # ------------------------------------------------------------------ inside the cluster
 # The Kubernetes provider is given once per component; every child inherits it.
 in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-app_ns = AppNamespace("app", AppNamespaceArgs(config=cfg), opts=in_cluster)
-certificates = certificate_names(cfg.environment)
+app_ns = AppNamespace(
+    "app",
+    AppNamespaceArgs(
+        namespace=cfg.namespace,
+        environment=cfg.environment,
+        apps=cfg.apps,
+        rbac=cfg.rbac,
+        settings=app_settings(cfg),
+        data_ports=(cfg.secrets.postgres.port, cfg.secrets.redis.port),
+    ),
+    opts=in_cluster,
+)
+certificates = names.certificate_secret_names(cfg.environment)
 edge = Edge(
     "edge",
     EdgeArgs(
@@ -160,7 +133,6 @@ edge = Edge(
     ),
     opts=in_cluster,
 )
-registry_host = cfg.registry.server.split("/", 1)[0]
 external_secrets = ExternalSecrets(
     "external-secrets",
     ExternalSecretsArgs(
@@ -171,13 +143,13 @@ external_secrets = ExternalSecrets(
         app_env=vault.app_env,
         refresh_interval=cfg.secrets.refresh_interval,
         replicas=cfg.addons.controller_replicas,
-        pull_secret=PullSecret(cfg.registry.pull_token_secret, registry_host, cfg.registry.pull_username)
+        pull_secret=PullSecret(cfg.registry.pull_token_secret, cfg.registry.host, cfg.registry.pull_username)
         if cfg.registry.pull_token_secret
         else None,
     ),
     opts=in_cluster,
 )
-cert_manager = CertManager(
+CertManager(
     "cert-manager",
     CertManagerArgs(
         app_namespace=app_ns.namespace,
@@ -190,49 +162,60 @@ cert_manager = CertManager(
         subscription_id=azure.subscription_id,
         identity_client_id=cert_manager_identity.client_id,
         gateway_name=edge.gateway_name,
-        gateway_release=edge.release,
         replicas=cfg.addons.controller_replicas,
     ),
-    opts=in_cluster,
+    # The Envoy Gateway release brings the Gateway API CRDs cert-manager's Gateway support needs at start.
+    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[edge.release])),
 )
 
 # ------------------------------------------------------------------ the apps, blue and green
 pods = PodEnvironment(
     registry=cfg.registry.server,
-    config_map=app_namespace_module.CONFIG_MAP_NAME,
-    secret=external_secrets_module.TARGET_SECRET,
-    pull_secret=external_secrets_module.PULL_SECRET_NAME if cfg.registry.pull_token_secret else None,
-    spread_zones=len(cfg.cluster.availability_zones) > 1,
+    config_map=app_ns.config_map_name,
+    secret=external_secrets.secret_name,
+    pull_secret=external_secrets.pull_secret_name,
+    spread_zones=len(zones) > 1,
 )
-app_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=[external_secrets, app_ns])
-services = []
+app_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[external_secrets, app_ns]))
+routed: list[RoutedApp] = []
+releases: list[pulumi.Resource] = []
 for app_name, app in sorted(cfg.apps.items()):
-    release_args = dict(
+    release_args = ReleaseSetArgs(
         app_name=app_name,
         app=app,
         colors=cfg.colors,
         namespace=app_ns.namespace,
         pods=pods,
-        disruption_budgets=len(cfg.cluster.availability_zones) > 1,
+        disruption_budgets=len(zones) > 1,
     )
-    if app.kind == "service":
-        services.append(
-            BlueGreenService(
-                app_name, BlueGreenServiceArgs(**release_args, active_color=cfg.active_color), opts=app_opts
-            )
+    if app.kind == "worker":
+        Worker(app_name, release_args, opts=app_opts)
+        continue
+    service = BlueGreenService(
+        app_name, BlueGreenServiceArgs(**vars(release_args), active_color=cfg.active_color), opts=app_opts
+    )
+    releases.append(service)
+    routed.append(
+        RoutedApp(
+            name=app_name,
+            hosts=tuple(getattr(cfg.domains, host) for host in app.hosts),
+            path_prefix=app.path_prefix,
+            stable_service=service.stable_service,
+            preview_service=service.preview_service,
         )
-    else:
-        Worker(app_name, ReleaseSetArgs(**release_args), opts=app_opts)
+    )
 Routes(
     "routes",
     RoutesArgs(
-        config=cfg,
         namespace=app_ns.namespace,
         gateway_name=edge.gateway_name,
         listeners=edge.listeners,
-        depends_on=services,
+        apps=routed,
+        canary_weight=cfg.canary_weight,
+        domains=cfg.domains,
     ),
-    opts=in_cluster,
+    # A route never points at a Service before the release behind it exists.
+    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=releases)),
 )
 
 pulumi.export("environment", cfg.environment)
@@ -251,5 +234,5 @@ pulumi.export(
     },
 )
 pulumi.export("activeColor", cfg.active_color)
-pulumi.export("colorTags", {color: cfg.colors.of(color).tag for color in ("blue", "green")})
+pulumi.export("colorTags", {color: cfg.colors.of(color).tag for color in names.COLORS})
 pulumi.export("canaryWeight", cfg.canary_weight)

@@ -23,7 +23,7 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi_azure_native import authorization, containerservice, dns, managedidentity
 
-from components import kubeconfig
+from components.azure import kubeconfig
 from tools.plan import engine, mocks, stackconfig
 from tools.plan.diff import diff
 

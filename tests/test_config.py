@@ -1,4 +1,4 @@
-"""Table-driven tests of the stack configuration rules in components/config.py.
+"""Table-driven tests of the stack configuration rules in components/config/ (schema, rules, loading).
 
 Each case starts from a real stack file, changes one value the way ``pulumi config set --path``
 (or ``rm --path``) would, and checks the single message the program gives: the key path, the bad
@@ -61,7 +61,7 @@ def test_pulumi_yaml_string_keys_are_the_ones_passed_verbatim():
     # The engine passes string values verbatim and JSON-encodes everything else; load() decodes by key.
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     strings = {key for key, decl in declared.items() if decl["type"] == "string"}
-    assert strings == set(config._STRING_KEYS)
+    assert strings == set(config.STRING_KEYS)
 
 
 def test_provided_secrets_key_is_accepted_by_parse():

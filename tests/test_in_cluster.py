@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.validation import parse_cpu, parse_memory
+from components.config.validation import parse_cpu, parse_memory
 from tests.conftest import PROJECT_DIR, STACKS
 from tools.plan import mocks
 from tools.plan.engine import Plan

@@ -1,4 +1,4 @@
-"""Table-driven tests of the pure helpers in components/validation.py."""
+"""Table-driven tests of the pure helpers in components/config/validation.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from components import validation as v
+from components.config import validation as v
 
 # --------------------------------------------------------------------------- quantities
 

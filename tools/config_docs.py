@@ -68,7 +68,7 @@ def render() -> str:
     lines = [
         "# Stack configuration",
         "",
-        "Every key of `Pulumi.<stack>.yaml`, generated from `components/config.py` (`python -m tools.config_docs`).",
+        "Every key of `Pulumi.<stack>.yaml`, generated from `components/config/schema.py` (`python -m tools.config_docs`).",
         "Keys are camelCase under the `broxiva-platform:` namespace; unknown keys are refused. Operator-provided",
         "secrets go under `providedSecrets` with `pulumi config set --secret --path providedSecrets.<name> <value>`:",
         "",

@@ -443,7 +443,7 @@ POLICIES = [
         check=check_privileged_role_assignment,
         resource_types=[ROLE_ASSIGNMENT],
         severity=Severity.CRITICAL,
-        remediation="Assign a narrow built-in role (components/roles.py ROLES) at the narrowest scope.",
+        remediation="Assign a narrow built-in role (components/azure/roles.py ROLES) at the narrowest scope.",
         settings=[
             string_list(
                 "forbiddenRoleDefinitionIds",

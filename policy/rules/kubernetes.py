@@ -342,7 +342,7 @@ POLICIES = [
         check=check_restricted_security_context,
         resource_types=WORKLOAD_TYPES,
         severity=Severity.HIGH,
-        remediation="Use the pod and container securityContext of components/workload_spec.py.",
+        remediation="Use the pod and container securityContext of components/apps/workload_spec.py.",
         settings=[
             string_list(
                 "allowedAddedCapabilities",
@@ -391,7 +391,7 @@ POLICIES = [
         check=check_helm_version,
         resource_types=[HELM_RELEASE, HELM_CHART_V4],
         severity=Severity.HIGH,
-        remediation="Pin the chart version in components/charts.py.",
+        remediation="Pin the chart version in components/k8s/charts.py.",
     ),
     resource_policy(
         name="helm-chart-allowed-repository",

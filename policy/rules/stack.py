@@ -191,7 +191,7 @@ def check_external_secret_keys(resources: list[StackResource], config: dict[str,
             if short not in known:
                 yield (
                     f"{where} reads Key Vault secret '{short}' that the stack does not declare"
-                    f"{f' in vault {vault!r}' if vault else ''}; add it to the vault (components/secret_catalog.py "
+                    f"{f' in vault {vault!r}' if vault else ''}; add it to the vault (components/config/secrets.py "
                     "or providedSecrets) or drop the reference.",
                     external_secret.urn,
                 )

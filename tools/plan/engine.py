@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from typing import Any
 
 from . import stackconfig
 from .mocks import PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
+
+_CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
 
 
 class ProgramConfigError(Exception):
@@ -114,7 +117,13 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     mocks = PlausibleMocks(cfg.stack)
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_all_config({k: v for k, v in cfg.encoded().items()}, secret_keys=sorted(cfg.secret_keys))
+    # As the language host does (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec): the CLI passes
+    # the config as PULUMI_CONFIG and its secret keys as PULUMI_CONFIG_SECRET_KEYS, and the host loads both
+    # with set_all_config before the program runs.
+    saved_env = {key: os.environ.get(key) for key in _CONFIG_ENV}
+    os.environ["PULUMI_CONFIG"] = json.dumps(cfg.encoded(), sort_keys=True)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(cfg.secret_keys))
+    pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
     pulumi.runtime.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
@@ -130,6 +139,12 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
         if type(err).__name__ == "ConfigError":
             raise ProgramConfigError(str(err)) from None
         raise
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     outputs: dict[str, Any] = {}
     root = pulumi_settings.get_root_resource()

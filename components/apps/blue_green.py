@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import names
+from ..config import AppConfig, ColorsConfig
 from . import workload_spec as ws
-from .config import COLORS, AppConfig, ColorsConfig
-
-SERVICE_PORT = 80
 
 
 def releases(name: str, app: AppConfig, colors: ColorsConfig) -> list[ws.Release]:
     """The colors that have a tag; a color that is not running is scaled to zero (no HPA)."""
     out = []
-    for color in COLORS:
+    for color in names.COLORS:
         color_cfg = colors.of(color)
         if color_cfg.tag is None:
             continue
@@ -33,11 +33,11 @@ def releases(name: str, app: AppConfig, colors: ColorsConfig) -> list[ws.Release
     return out
 
 
-def service_spec(app_name: str, color: str) -> dict:
+def service_spec(app_name: str, color: str) -> dict[str, Any]:
     return {
         "type": "ClusterIP",
-        "selector": ws.selector_labels(app_name, color),
-        "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+        "selector": names.selector_labels(app_name, color),
+        "ports": [{"name": "http", "port": names.SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
     }
 
 
@@ -63,7 +63,7 @@ def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -
     """Deployments ``<app>-blue`` / ``<app>-green`` with their HPAs and PDBs, children of ``parent``."""
     deployments = {}
     for release in releases(args.app_name, args.app, args.colors):
-        deployment_name = f"{args.app_name}-{release.color}"
+        deployment_name = names.deployment_name(args.app_name, release.color)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-{release.color}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -86,7 +86,7 @@ def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=deployment_name, namespace=args.namespace),
                 spec={
                     "maxUnavailable": 1,
-                    "selector": {"matchLabels": ws.selector_labels(args.app_name, release.color)},
+                    "selector": {"matchLabels": names.selector_labels(args.app_name, release.color)},
                     "unhealthyPodEvictionPolicy": "AlwaysAllow",
                 },
                 opts=pulumi.ResourceOptions(parent=deployment),
@@ -96,7 +96,7 @@ def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -
 
 @dataclass(frozen=True)
 class BlueGreenServiceArgs(ReleaseSetArgs):
-    active_color: str = "blue"
+    active_color: names.Color
     """The color the stable Service selects; the preview Service selects the other one."""
 
 
@@ -110,15 +110,14 @@ class BlueGreenService(pulumi.ComponentResource):
     def __init__(self, name: str, args: BlueGreenServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:apps:BlueGreenService", name, None, opts)
         deployments = declare_releases(name, args, self)
-        idle = "green" if args.active_color == "blue" else "blue"
         active_deployment = deployments.get(args.active_color)
         # Pulumi waits for the active color's Deployment to be ready before the selector moves to it.
         stable = k8s.core.v1.Service(
             f"{name}-stable",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.app_name,
+                name=names.stable_service_name(args.app_name),
                 namespace=args.namespace,
-                labels={"app": args.app_name, "broxiva.com/role": "stable"},
+                labels={names.APP_LABEL: args.app_name, "broxiva.com/role": "stable"},
             ),
             spec=service_spec(args.app_name, args.active_color),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[active_deployment] if active_deployment else None),
@@ -126,11 +125,11 @@ class BlueGreenService(pulumi.ComponentResource):
         preview = k8s.core.v1.Service(
             f"{name}-preview",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{args.app_name}-preview",
+                name=names.preview_service_name(args.app_name),
                 namespace=args.namespace,
-                labels={"app": args.app_name, "broxiva.com/role": "preview"},
+                labels={names.APP_LABEL: args.app_name, "broxiva.com/role": "preview"},
             ),
-            spec=service_spec(args.app_name, idle),
+            spec=service_spec(args.app_name, names.idle_color(args.active_color)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.stable_service = stable.metadata.name

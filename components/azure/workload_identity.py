@@ -8,6 +8,7 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from . import roles
+from .context import Placement
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 
@@ -19,10 +20,8 @@ def service_account_subject(namespace: str, service_account: str) -> str:
 
 @dataclass(frozen=True)
 class WorkloadIdentityArgs:
-    resource_group_name: pulumi.Input[str]
-    """Group of the identity."""
-    location: str
-    """Azure region."""
+    placement: Placement
+    """Group, region, tags and subscription of the identity (identities hold no data: never protected)."""
     oidc_issuer_url: pulumi.Input[str]
     """The cluster's OIDC issuer."""
     namespace: str
@@ -33,10 +32,6 @@ class WorkloadIdentityArgs:
     """Built-in role granted to the identity."""
     scope: pulumi.Input[str]
     """Narrowest scope of the role (the vault, the zone)."""
-    subscription_id: pulumi.Input[str]
-    """Subscription (role definition IDs)."""
-    tags: dict[str, str]
-    """Tags."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -48,17 +43,18 @@ class WorkloadIdentity(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:WorkloadIdentity", name, None, opts)
+        where = args.placement
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
+            tags=where.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.subject = service_account_subject(args.namespace, args.service_account)
         managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=where.resource_group_name,
             resource_name_=identity.name,
             federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
             issuer=args.oidc_issuer_url,
@@ -71,7 +67,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             scope=args.scope,
             role=args.role,
             principal_id=identity.principal_id,
-            subscription_id=args.subscription_id,
+            subscription_id=where.subscription_id,
             opts=pulumi.ResourceOptions(parent=identity),
         )
         self.client_id = identity.client_id

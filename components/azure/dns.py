@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import dns, resources
 
-from .config import DnsConfig
+from ..config import DnsConfig
+from .context import Placement
 
 
 def record_logical_name(record_type: str, relative_name: str) -> str:
@@ -24,18 +26,13 @@ def zone_id(subscription_id: str, resource_group: str, zone: str) -> str:
 
 @dataclass(frozen=True)
 class DnsRecordsArgs:
+    placement: Placement
+    """Region (of the zone's group; the zone itself is global), tags, subscription of the zone, and whether
+    the zone and its group are protected when this stack owns them. The zone's group is ``dns``'s."""
     dns: DnsConfig
     """Zone settings and the records of this stack."""
     gateway_ip: pulumi.Input[str]
     """Address every A record points at: this environment's own static gateway IP."""
-    subscription_id: pulumi.Input[str]
-    """Subscription of the zone."""
-    location: str
-    """Region of the zone's resource group (the zone itself is global)."""
-    tags: dict[str, str]
-    """Tags (zone and its group)."""
-    protect: bool
-    """Protect the zone and its group (only when this stack owns them)."""
 
 
 class DnsRecords(pulumi.ComponentResource):
@@ -48,14 +45,15 @@ class DnsRecords(pulumi.ComponentResource):
     def __init__(self, name: str, args: DnsRecordsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:DnsRecords", name, None, opts)
         cfg = args.dns
+        where = args.placement
         parent: pulumi.Resource = self
         if cfg.manage_zone:
             group = resources.ResourceGroup(
                 f"{name}-rg",
                 resource_group_name=cfg.zone_resource_group,
-                location=args.location,
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                location=where.location,
+                tags=where.tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
             )
             zone = dns.Zone(
                 f"{name}-zone",
@@ -63,21 +61,21 @@ class DnsRecords(pulumi.ComponentResource):
                 resource_group_name=group.name,
                 location="global",
                 zone_type="Public",
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                tags=where.tags,
+                opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
             )
             self.zone_id = zone.id
             self.zone_name = zone.name
             parent = zone
         else:
-            self.zone_id = pulumi.Output.from_input(args.subscription_id).apply(
+            self.zone_id = pulumi.Output.from_input(where.subscription_id).apply(
                 lambda sub: zone_id(sub, cfg.zone_resource_group, cfg.zone_name)
             )
             self.zone_name = pulumi.Output.from_input(cfg.zone_name)
 
         fqdns = []
         for record in cfg.records:
-            kwargs: dict = {}
+            kwargs: dict[str, Any] = {}
             if record.type == "A":
                 kwargs["a_records"] = [dns.ARecordArgs(ipv4_address=args.gateway_ip)]
             elif record.type == "CNAME":

@@ -7,19 +7,15 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import operationalinsights, resources
 
+from .context import Placement
+
 
 @dataclass(frozen=True)
 class AzureEnvironmentArgs:
-    resource_group_name: str
-    """Physical name of the resource group (broxiva-<env>-rg)."""
-    location: str
-    """Azure region."""
+    placement: Placement
+    """Region, tags, protection; its resource group name is the physical name of the group to create."""
     log_retention_days: int
     """Workspace retention in days."""
-    tags: dict[str, str]
-    """Tags on every resource."""
-    protect: bool
-    """Protect the workspace (and the group holding protected resources) from deletion."""
 
 
 class AzureEnvironment(pulumi.ComponentResource):
@@ -30,21 +26,22 @@ class AzureEnvironment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:Environment", name, None, opts)
+        where = args.placement
         group = resources.ResourceGroup(
             f"{name}-rg",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            resource_group_name=where.resource_group_name,
+            location=where.location,
+            tags=where.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
         )
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=group.name,
-            location=args.location,
+            location=where.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags=where.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
         )
         self.resource_group_name = group.name
         self.workspace_id = workspace.id

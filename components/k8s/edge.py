@@ -7,24 +7,23 @@ November 2026, so the edge is Gateway API (gateway.networking.k8s.io/v1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..config import DomainsConfig
+from ..names import GATEWAY_API_GROUP, GATEWAY_API_VERSION, GATEWAY_NAMESPACE, HTTP_LISTENER
 from . import charts
-from .config import DomainsConfig
 
-CONTROLLER_NAMESPACE = "envoy-gateway-system"
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
-GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
 GATEWAY_CLASS = "broxiva"
 GATEWAY_NAME = "broxiva-gateway"
 PROXY_CONFIG = "broxiva-proxy"
-HTTP_LISTENER = "http"
 
 # Local rate limits per route and Envoy replica (the matrix: off in dev, on in staging, stricter in prod).
-RATE_LIMITS: dict[str, list[dict]] = {
+RATE_LIMITS: dict[str, list[dict[str, Any]]] = {
     "off": [],
     "standard": [{"limit": {"requests": 200, "unit": "Second"}}],
     "strict": [
@@ -59,7 +58,7 @@ def https_listeners(domains: DomainsConfig, web_secret: str, api_secret: str) ->
     return listeners
 
 
-def listener_spec(listener: Listener) -> dict:
+def listener_spec(listener: Listener) -> dict[str, Any]:
     return {
         "name": listener.name,
         "hostname": listener.hostname,
@@ -104,7 +103,7 @@ class Edge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:Edge", name, None, opts)
         ns = charts.restricted_namespace(
-            f"{name}-namespace", CONTROLLER_NAMESPACE, pulumi.ResourceOptions(parent=self), level="baseline"
+            f"{name}-namespace", GATEWAY_NAMESPACE, pulumi.ResourceOptions(parent=self), level="baseline"
         )
         self.release = charts.release(
             f"{name}-envoy-gateway",
@@ -124,11 +123,11 @@ class Edge(pulumi.ComponentResource):
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
 
-        proxy_deployment: dict = {
+        proxy_deployment: dict[str, Any] = {
             "replicas": args.proxy_replicas,
             "container": {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}},
         }
-        provider: dict = {
+        provider: dict[str, Any] = {
             "type": "Kubernetes",
             "kubernetes": {
                 "envoyDeployment": proxy_deployment,
@@ -155,7 +154,7 @@ class Edge(pulumi.ComponentResource):
         )
         gateway_class = k8s.apiextensions.CustomResource(
             f"{name}-class",
-            api_version=GATEWAY_API,
+            api_version=GATEWAY_API_VERSION,
             kind="GatewayClass",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_CLASS),
             spec={"controllerName": CONTROLLER_NAME, "description": "Broxiva edge (Envoy Gateway)"},
@@ -164,7 +163,7 @@ class Edge(pulumi.ComponentResource):
         self.listeners = https_listeners(args.domains, args.web_certificate_secret, args.api_certificate_secret)
         gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
-            api_version=GATEWAY_API,
+            api_version=GATEWAY_API_VERSION,
             kind="Gateway",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=args.app_namespace),
             spec={
@@ -192,7 +191,7 @@ class Edge(pulumi.ComponentResource):
         # Port 80 only redirects; cert-manager's HTTP-01 solver routes match their exact path first.
         k8s.apiextensions.CustomResource(
             f"{name}-https-redirect",
-            api_version=GATEWAY_API,
+            api_version=GATEWAY_API_VERSION,
             kind="HTTPRoute",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="https-redirect", namespace=args.app_namespace),
             spec={
@@ -215,9 +214,7 @@ class Edge(pulumi.ComponentResource):
                 kind="BackendTrafficPolicy",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name="broxiva-rate-limit", namespace=args.app_namespace),
                 spec={
-                    "targetRefs": [
-                        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": charts.name_of(gateway)}
-                    ],
+                    "targetRefs": [{"group": GATEWAY_API_GROUP, "kind": "Gateway", "name": charts.name_of(gateway)}],
                     "rateLimit": {"local": {"rules": rules}},
                 },
                 opts=pulumi.ResourceOptions(parent=gateway),

@@ -7,21 +7,18 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from .context import Placement
+
 
 @dataclass(frozen=True)
 class GatewayAddressArgs:
-    resource_group_name: pulumi.Input[str]
-    """Group holding the IP; the Gateway's Service names it in azure-load-balancer-resource-group."""
+    placement: Placement
+    """Group (the Gateway's Service names it in azure-load-balancer-resource-group), region, tags; protected
+    where stateful resources are: DNS points at this address."""
     ip_name: str
     """Physical name of the IP (the azure-pip-name annotation refers to it)."""
-    location: str
-    """Azure region."""
     zones: tuple[str, ...]
     """Zones of the IP: all three in prod makes it zone-redundant."""
-    tags: dict[str, str]
-    """Tags."""
-    protect: bool
-    """Protect from deletion: DNS points at this address."""
 
 
 class GatewayAddress(pulumi.ComponentResource):
@@ -34,22 +31,23 @@ class GatewayAddress(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GatewayAddressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:GatewayAddress", name, None, opts)
+        where = args.placement
         ip = network.PublicIPAddress(
             f"{name}-ip",
             public_ip_address_name=args.ip_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
             zones=list(args.zones) or None,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags=where.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
         )
         self.ip_address = ip.ip_address.apply(lambda a: a or "")
         self.ip_id = ip.id
         self.ip_name = ip.name
-        self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
+        self.resource_group_name = pulumi.Output.from_input(where.resource_group_name)
         self.register_outputs(
             {
                 "ip_address": self.ip_address,

@@ -9,15 +9,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..names import APP_SECRET_NAME, EXTERNAL_SECRETS_NAMESPACE, KEYVAULT_READER_SERVICE_ACCOUNT, PULL_SECRET_NAME
 from . import charts
 
-OPERATOR_NAMESPACE = "external-secrets-system"
 API_VERSION = "external-secrets.io/v1"
 STORE_NAME = "azure-keyvault-broxiva"
 EXTERNAL_SECRET_NAME = "broxiva-all-secrets"
-TARGET_SECRET = "broxiva-secrets"
-READER_SERVICE_ACCOUNT = "keyvault-reader"
-PULL_SECRET_NAME = "registry-pull-secret"
 
 
 def secret_data(app_env: Mapping[str, str]) -> list[dict[str, object]]:
@@ -68,12 +65,14 @@ class ExternalSecrets(pulumi.ComponentResource):
     secret_name: pulumi.Output[str]
     store_name: pulumi.Output[str]
     service_account_name: pulumi.Output[str]
-    pull_secret_name: pulumi.Output[str | None]
+    pull_secret_name: pulumi.Output[str] | None
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:ExternalSecrets", name, None, opts)
-        ns = charts.restricted_namespace(f"{name}-namespace", OPERATOR_NAMESPACE, pulumi.ResourceOptions(parent=self))
+        ns = charts.restricted_namespace(
+            f"{name}-namespace", EXTERNAL_SECRETS_NAMESPACE, pulumi.ResourceOptions(parent=self)
+        )
         ha = args.replicas > 1
         self.release = charts.release(
             f"{name}-operator",
@@ -96,7 +95,7 @@ class ExternalSecrets(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             f"{name}-reader",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=READER_SERVICE_ACCOUNT,
+                name=KEYVAULT_READER_SERVICE_ACCOUNT,
                 namespace=args.app_namespace,
                 annotations={
                     "azure.workload.identity/client-id": args.identity_client_id,
@@ -132,15 +131,15 @@ class ExternalSecrets(pulumi.ComponentResource):
             spec={
                 "refreshInterval": args.refresh_interval,
                 "secretStoreRef": store_ref,
-                "target": {"name": TARGET_SECRET, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "target": {"name": APP_SECRET_NAME, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
                 "data": secret_data(args.app_env),
             },
             opts=crd_ready,
         )
-        self.pull_secret_name = pulumi.Output.from_input(None)
+        self.pull_secret_name = None
         if args.pull_secret:
             pull = args.pull_secret
-            k8s.apiextensions.CustomResource(
+            pull_secret = k8s.apiextensions.CustomResource(
                 f"{name}-registry-pull",
                 api_version=API_VERSION,
                 kind="ExternalSecret",
@@ -161,8 +160,9 @@ class ExternalSecrets(pulumi.ComponentResource):
                 },
                 opts=crd_ready,
             )
-            self.pull_secret_name = pulumi.Output.from_input(PULL_SECRET_NAME)
-        self.secret_name = all_secrets.metadata.apply(lambda _: TARGET_SECRET)
+            # Pods that name the Secret wait for the ExternalSecret that fills it.
+            self.pull_secret_name = pull_secret.metadata.apply(lambda _: PULL_SECRET_NAME)
+        self.secret_name = all_secrets.metadata.apply(lambda _: APP_SECRET_NAME)
         self.store_name = charts.name_of(store)
         self.service_account_name = account.metadata.name
         self.register_outputs(
@@ -170,6 +170,6 @@ class ExternalSecrets(pulumi.ComponentResource):
                 "secret_name": self.secret_name,
                 "store_name": self.store_name,
                 "service_account_name": self.service_account_name,
-                "pull_secret_name": self.pull_secret_name,
+                **({"pull_secret_name": self.pull_secret_name} if self.pull_secret_name else {}),
             }
         )

@@ -10,40 +10,41 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import keyvault
 
-from . import roles, secret_catalog
-from .config import KeyVaultConfig, SecretsConfig, StackConfig
+from ..config import KeyVaultConfig, PostgresConfig, RedisConfig
+from ..config import secrets as catalog
+from . import roles
+from .context import Placement, Principal
 
 
 @dataclass(frozen=True)
 class SecretVaultArgs:
-    config: StackConfig
-    """Validated stack configuration (vault settings, secrets, data service hosts)."""
-    resource_group_name: pulumi.Input[str]
-    """Group of the vault."""
+    placement: Placement
+    """Group, region, tags, subscription; protect applies to the vault (its secrets stay removable)."""
+    key_vault: KeyVaultConfig
+    """Vault name, purge protection, firewall."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the vault."""
-    subscription_id: pulumi.Input[str]
-    """Subscription (role definition IDs)."""
-    deployer_object_id: pulumi.Input[str]
+    deployer: Principal
     """Principal running pulumi, made Key Vault Secrets Officer."""
-    deployer_principal_type: str
-    """User, Group or ServicePrincipal: the type of deployer_object_id."""
+    secrets: tuple[catalog.StackSecret, ...]
+    """Every secret the vault holds (``config.secrets.stack_secrets``)."""
+    rotation: str
+    """Rotation generation: a new value regenerates every generated secret."""
+    postgres: PostgresConfig
+    """Where postgres-url points."""
+    redis: RedisConfig
+    """Where redis-url points."""
     provided: Mapping[str, pulumi.Output[str]]
     """Operator-provided secrets by Key Vault name (secret Outputs)."""
-    tags: dict[str, str]
-    """Tags."""
-    protect: bool
-    """Protect the vault from deletion."""
 
 
-def postgres_url(cfg: SecretsConfig, password: str) -> str:
-    pg = cfg.postgres
+def postgres_url(pg: PostgresConfig, password: str) -> str:
     return f"postgresql://{pg.user}:{quote(password, safe='')}@{pg.host}:{pg.port}/{pg.database}?sslmode={pg.sslmode}"
 
 
-def redis_url(cfg: SecretsConfig, password: str) -> str:
-    scheme = "rediss" if cfg.redis.tls else "redis"
-    return f"{scheme}://:{quote(password, safe='')}@{cfg.redis.host}:{cfg.redis.port}"
+def redis_url(redis: RedisConfig, password: str) -> str:
+    scheme = "rediss" if redis.tls else "redis"
+    return f"{scheme}://:{quote(password, safe='')}@{redis.host}:{redis.port}"
 
 
 def _vault_properties(kv: KeyVaultConfig, tenant_id: pulumi.Input[str]) -> keyvault.VaultPropertiesArgs:
@@ -75,59 +76,63 @@ class SecretVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:SecretVault", name, None, opts)
-        cfg = args.config
+        where = args.placement
         vault = keyvault.Vault(
             f"{name}-vault",
-            vault_name=cfg.key_vault.name,
-            resource_group_name=args.resource_group_name,
-            location=cfg.location,
-            properties=_vault_properties(cfg.key_vault, args.tenant_id),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            vault_name=args.key_vault.name,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
+            properties=_vault_properties(args.key_vault, args.tenant_id),
+            tags=where.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
         )
         officer = roles.assign(
             f"{name}-deployer-secrets-officer",
             scope=vault.id,
             role="Key Vault Secrets Officer",
-            principal_id=args.deployer_object_id,
-            subscription_id=args.subscription_id,
-            principal_type=args.deployer_principal_type,
+            principal_id=args.deployer.object_id,
+            subscription_id=where.subscription_id,
+            principal_type=args.deployer.principal_type,
             opts=pulumi.ResourceOptions(parent=vault, protect=False),
         )
         # Children inherit protect from their parent: secrets stay removable, the vault is what is kept.
         secret_opts = pulumi.ResourceOptions(parent=vault, protect=False, depends_on=[officer])
 
         values: dict[str, pulumi.Output[str]] = {}
-        for spec in secret_catalog.generated(cfg):
+        for held in catalog.generated(args.secrets):
+            spec = held.spec
             password = random.RandomPassword(
-                f"{name}-{spec.name}",
+                f"{name}-{held.name}",
                 length=spec.length,
                 special=spec.special,
-                override_special=secret_catalog.URL_SAFE_SPECIAL if spec.special else None,
+                override_special=catalog.URL_SAFE_SPECIAL if spec.special else None,
                 min_lower=4,
                 min_upper=4,
                 min_numeric=4,
                 # Changing secrets.rotation replaces every generated value: the reviewed 90-day rotation.
-                keepers={"rotation": cfg.secrets.rotation},
+                keepers={"rotation": args.rotation},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            values[spec.name] = pulumi.Output.secret(password.result)
-        values["postgres-url"] = pulumi.Output.secret(
-            values["postgres-password"].apply(lambda p: postgres_url(cfg.secrets, p))
-        )
-        values["redis-url"] = pulumi.Output.secret(values["redis-password"].apply(lambda p: redis_url(cfg.secrets, p)))
+            values[held.name] = pulumi.Output.secret(password.result)
+        compose = {
+            "postgres-url": lambda p: postgres_url(args.postgres, p),
+            "redis-url": lambda p: redis_url(args.redis, p),
+        }
+        for held in catalog.composed(args.secrets):
+            source = values[held.spec.composed_from or ""]
+            values[held.name] = pulumi.Output.secret(source.apply(compose[held.name]))
         values.update(args.provided)
 
-        self.secret_names = secret_catalog.secret_names(cfg, set(args.provided))
-        self.app_env = secret_catalog.app_env(cfg, set(args.provided))
+        self.secret_names = [held.name for held in args.secrets]
+        self.app_env = catalog.app_env(args.secrets)
         for secret_name in self.secret_names:
             keyvault.Secret(
                 f"{name}-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=where.resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(value=values[secret_name], content_type="text/plain"),
-                tags=args.tags,
+                tags=where.tags,
                 opts=secret_opts,
             )
         self.vault_id = vault.id

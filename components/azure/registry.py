@@ -8,26 +8,19 @@ import pulumi
 from pulumi_azure_native import containerregistry
 
 from . import roles
+from .context import Placement
 
 
 @dataclass(frozen=True)
 class ContainerRegistryArgs:
+    placement: Placement
+    """Group, region, tags, subscription; protect applies to the registry."""
     registry_name: str
     """Physical ACR name (broxivaprodacr)."""
-    resource_group_name: pulumi.Input[str]
-    """Group of the registry."""
-    location: str
-    """Azure region."""
     zone_redundant: bool
     """Zone-redundant registry (Premium SKU)."""
     kubelet_object_id: pulumi.Input[str]
     """The cluster's kubelet identity, granted AcrPull."""
-    subscription_id: pulumi.Input[str]
-    """Subscription (role definition IDs)."""
-    tags: dict[str, str]
-    """Tags."""
-    protect: bool
-    """Protect from deletion."""
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -38,24 +31,25 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:ContainerRegistry", name, None, opts)
+        where = args.placement
         registry = containerregistry.Registry(
             f"{name}-acr",
             registry_name=args.registry_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
             sku=containerregistry.SkuArgs(name="Premium" if args.zone_redundant else "Standard"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            tags=where.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
         )
         roles.assign(
             f"{name}-kubelet-acr-pull",
             scope=registry.id,
             role="AcrPull",
             principal_id=args.kubelet_object_id,
-            subscription_id=args.subscription_id,
+            subscription_id=where.subscription_id,
             opts=pulumi.ResourceOptions(parent=registry, protect=False),
         )
         self.login_server = registry.login_server

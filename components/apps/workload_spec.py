@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import AppConfig
+import pulumi
 
-PART_OF_LABEL = "broxiva.com/part-of"
-POOL_LABEL = "broxiva.com/pool"
+from ..config import AppConfig
+from ..names import PART_OF, PART_OF_LABEL, POOL_LABEL, WORKLOAD_POOL, selector_labels
+
 DRAIN_SECONDS = 10
 
 
@@ -37,25 +38,20 @@ class PodEnvironment:
 
     registry: str
     """Registry server and path (ghcr.io/broxiva, broxivaprodacr.azurecr.io)."""
-    config_map: str
-    """Non-secret settings (broxiva-config)."""
-    secret: str
-    """Secret synced from Key Vault (broxiva-secrets)."""
-    pull_secret: str | None
+    config_map: pulumi.Input[str]
+    """Non-secret settings (the app namespace's ConfigMap broxiva-config)."""
+    secret: pulumi.Input[str]
+    """Secret synced from Key Vault (broxiva-secrets, named by External Secrets)."""
+    pull_secret: pulumi.Input[str] | None
     """Image pull secret, where the registry needs one."""
     spread_zones: bool
     """Spread pods across availability zones (prod)."""
 
 
-def selector_labels(app: str, color: str) -> dict[str, str]:
-    """What a color's Deployment, HPA, PDB and Services select on."""
-    return {"app": app, "color": color}
-
-
 def pod_labels(release: Release) -> dict[str, str]:
     return {
         **selector_labels(release.app, release.color),
-        PART_OF_LABEL: "broxiva",
+        PART_OF_LABEL: PART_OF,
         "app.kubernetes.io/name": release.app,
         "app.kubernetes.io/version": release.tag,
     }
@@ -124,7 +120,7 @@ def pod_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
             "fsGroup": 10001,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "nodeSelector": {POOL_LABEL: "workload"},
+        "nodeSelector": {POOL_LABEL: WORKLOAD_POOL},
         "containers": [container(env, app, release)],
         "volumes": [{"name": _volume_name(p), "emptyDir": {"sizeLimit": "256Mi"}} for p in app.writable_paths],
         "topologySpreadConstraints": [

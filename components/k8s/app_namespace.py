@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import validation as v
-from .config import StackConfig
+from ..config import AppConfig, NamespaceRbac, StackConfig
+from ..config import validation as v
+from ..names import APP_LABEL, CONFIG_MAP_NAME, GATEWAY_NAMESPACE, PART_OF, PART_OF_LABEL
 
-GATEWAY_NAMESPACE = "envoy-gateway-system"
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
-CONFIG_MAP_NAME = "broxiva-config"
 QUOTA_HEADROOM = Decimal("1.25")
 
 
@@ -54,11 +55,11 @@ def _fmt_memory(size: Decimal) -> str:
     return f"{int((size / 2**20).to_integral_value(rounding='ROUND_CEILING'))}Mi"
 
 
-def quota(cfg: StackConfig) -> dict[str, str]:
+def quota(apps: Mapping[str, AppConfig]) -> dict[str, str]:
     """Namespace quota: both colors of every app at their maximum scale, plus headroom for rollouts."""
     cpu_req = cpu_lim = mem_req = mem_lim = Decimal(0)
     pods = 0
-    for app in cfg.apps.values():
+    for app in apps.values():
         peak = app.autoscaling.max_replicas if app.autoscaling else app.replicas
         copies = 2 * peak  # blue and green may both run at full size
         pods += copies
@@ -78,10 +79,10 @@ def quota(cfg: StackConfig) -> dict[str, str]:
     }
 
 
-def limit_range(cfg: StackConfig) -> dict[str, dict[str, str]]:
+def limit_range(apps: Mapping[str, AppConfig]) -> dict[str, dict[str, str]]:
     """Defaults for containers that declare nothing (ACME solvers) and a ceiling at the largest app limit."""
-    max_cpu = max(v.parse_cpu(a.resources.limits.cpu) for a in cfg.apps.values())
-    max_mem = max(v.parse_memory(a.resources.limits.memory) for a in cfg.apps.values())
+    max_cpu = max(v.parse_cpu(a.resources.limits.cpu) for a in apps.values())
+    max_mem = max(v.parse_memory(a.resources.limits.memory) for a in apps.values())
     return {
         "default": {"cpu": "200m", "memory": "256Mi"},
         "defaultRequest": {"cpu": "50m", "memory": "64Mi"},
@@ -91,8 +92,18 @@ def limit_range(cfg: StackConfig) -> dict[str, dict[str, str]]:
 
 @dataclass(frozen=True)
 class AppNamespaceArgs:
-    config: StackConfig
-    """Validated stack configuration (namespace, apps, groups, settings)."""
+    namespace: str
+    """Name of the app namespace."""
+    environment: str
+    """Environment name (namespace label)."""
+    apps: Mapping[str, AppConfig]
+    """The apps: quota and limits cover them; routed ones get an ingress policy from the Gateway."""
+    rbac: NamespaceRbac
+    """Entra ID groups bound to the deployer Role and to view."""
+    settings: Mapping[str, str]
+    """Non-secret app settings (``app_settings``), the data of ConfigMap broxiva-config."""
+    data_ports: tuple[int, ...]
+    """TCP ports of the data services the apps may reach (PostgreSQL, Redis)."""
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -104,14 +115,13 @@ class AppNamespace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppNamespaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:AppNamespace", name, None, opts)
-        cfg = args.config
-        ns_name = cfg.namespace
+        ns_name = args.namespace
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=ns_name,
                 labels={
-                    "broxiva.com/environment": cfg.environment,
+                    "broxiva.com/environment": args.environment,
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/enforce-version": "latest",
                     "pod-security.kubernetes.io/audit": "restricted",
@@ -147,8 +157,8 @@ class AppNamespace(pulumi.ComponentResource):
             opts=child,
         )
         for role_name, groups, role_ref in (
-            ("deployers", cfg.rbac.deployer_group_object_ids, ("Role", deployer.metadata.name)),
-            ("readers", cfg.rbac.reader_group_object_ids, ("ClusterRole", "view")),
+            ("deployers", args.rbac.deployer_group_object_ids, ("Role", deployer.metadata.name)),
+            ("readers", args.rbac.reader_group_object_ids, ("ClusterRole", "view")),
         ):
             if not groups:
                 continue
@@ -164,15 +174,15 @@ class AppNamespace(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self._network_policies(name, cfg, meta, child)
+        self._network_policies(name, args, meta, child)
 
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=meta("broxiva-quota"),
-            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota(cfg)),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota(args.apps)),
             opts=child,
         )
-        limits = limit_range(cfg)
+        limits = limit_range(args.apps)
         k8s.core.v1.LimitRange(
             f"{name}-limits",
             metadata=meta("broxiva-limits"),
@@ -191,7 +201,7 @@ class AppNamespace(pulumi.ComponentResource):
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=meta(CONFIG_MAP_NAME),
-            data=app_settings(cfg),
+            data=dict(args.settings),
             opts=child,
         )
         self.namespace = ns.metadata.name
@@ -199,7 +209,9 @@ class AppNamespace(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace, "config_map_name": self.config_map_name})
 
     @staticmethod
-    def _network_policies(name: str, cfg: StackConfig, meta, child: pulumi.ResourceOptions) -> None:
+    def _network_policies(
+        name: str, args: AppNamespaceArgs, meta: Callable[[str], Any], child: pulumi.ResourceOptions
+    ) -> None:
         np = k8s.networking.v1
         gateway_ns = np.NetworkPolicyPeerArgs(
             namespace_selector=k8s.meta.v1.LabelSelectorArgs(
@@ -207,7 +219,7 @@ class AppNamespace(pulumi.ComponentResource):
             )
         )
         anywhere = np.NetworkPolicyPeerArgs(ip_block=np.IPBlockArgs(cidr="0.0.0.0/0"))
-        policies: list[tuple[str, dict]] = [
+        policies: list[tuple[str, dict[str, Any]]] = [
             # Nothing in, nothing out, unless a policy below allows it.
             ("default-deny", {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}),
             (
@@ -236,15 +248,12 @@ class AppNamespace(pulumi.ComponentResource):
             (
                 "allow-egress-data-services",
                 {
-                    "pod_selector": {"matchLabels": {"broxiva.com/part-of": "broxiva"}},
+                    "pod_selector": {"matchLabels": {PART_OF_LABEL: PART_OF}},
                     "policy_types": ["Egress"],
                     "egress": [
                         np.NetworkPolicyEgressRuleArgs(
                             to=[anywhere],
-                            ports=[
-                                np.NetworkPolicyPortArgs(protocol="TCP", port=cfg.secrets.postgres.port),
-                                np.NetworkPolicyPortArgs(protocol="TCP", port=cfg.secrets.redis.port),
-                            ],
+                            ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in args.data_ports],
                         )
                     ],
                 },
@@ -252,7 +261,7 @@ class AppNamespace(pulumi.ComponentResource):
             (
                 "allow-egress-https",
                 {
-                    "pod_selector": {"matchLabels": {"broxiva.com/part-of": "broxiva"}},
+                    "pod_selector": {"matchLabels": {PART_OF_LABEL: PART_OF}},
                     "policy_types": ["Egress"],
                     "egress": [
                         np.NetworkPolicyEgressRuleArgs(
@@ -275,12 +284,13 @@ class AppNamespace(pulumi.ComponentResource):
                 },
             ),
         ]
-        for app_name, app in sorted(cfg.routed_apps.items()):
+        routed = {n: a for n, a in args.apps.items() if a.kind == "service"}
+        for app_name, app in sorted(routed.items()):
             policies.append(
                 (
                     f"allow-gateway-to-{app_name}",
                     {
-                        "pod_selector": {"matchLabels": {"app": app_name}},
+                        "pod_selector": {"matchLabels": {APP_LABEL: app_name}},
                         "policy_types": ["Ingress"],
                         "ingress": [
                             np.NetworkPolicyIngressRuleArgs(
@@ -302,5 +312,5 @@ class AppNamespace(pulumi.ComponentResource):
             )
 
 
-def _selector(selector: dict) -> dict:
+def _selector(selector: dict[str, Any]) -> dict[str, Any]:
     return {"match_labels": selector["matchLabels"]} if selector else {}

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ..config import DomainsConfig
+from ..names import (
+    CERT_MANAGER_NAMESPACE,
+    CERT_MANAGER_SERVICE_ACCOUNT,
+    GATEWAY_API_GROUP,
+    HTTP_LISTENER,
+    certificate_secret_names,
+)
+from ..options import children_depends_on
 from . import charts
-from .config import DomainsConfig
 
-NAMESPACE = "cert-manager"
-SERVICE_ACCOUNT = "cert-manager"
 API_VERSION = "cert-manager.io/v1"
 ACME_SERVERS = {
     "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 }
-
-
-def certificate_names(environment: str) -> dict[str, str]:
-    """Certificate (and Secret) names of the app namespace."""
-    return {"api": f"broxiva-api-tls-{environment}", "web": f"broxiva-web-tls-{environment}"}
 
 
 def certificate_hosts(domains: DomainsConfig) -> dict[str, list[str]]:
@@ -36,8 +38,8 @@ def acme_solvers(
     zone_resource_group: str,
     subscription_id: pulumi.Input[str],
     client_id: pulumi.Input[str],
-    gateway: dict,
-) -> list[dict]:
+    gateway: dict[str, Any],
+) -> list[dict[str, Any]]:
     """DNS-01 for every name in the zone (wildcards need it); HTTP-01 through the Gateway for anything else."""
     return [
         {
@@ -79,8 +81,6 @@ class CertManagerArgs:
     """Client ID of the DNS Zone Contributor identity federated to cert-manager's service account."""
     gateway_name: pulumi.Input[str]
     """Gateway whose HTTP listener serves HTTP-01 challenges."""
-    gateway_release: pulumi.Resource
-    """The Envoy Gateway release: it brings the Gateway API CRDs cert-manager's Gateway support needs at start."""
     replicas: int
     """Controller replicas."""
 
@@ -94,7 +94,9 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:CertManager", name, None, opts)
-        ns = charts.restricted_namespace(f"{name}-namespace", NAMESPACE, pulumi.ResourceOptions(parent=self))
+        ns = charts.restricted_namespace(
+            f"{name}-namespace", CERT_MANAGER_NAMESPACE, pulumi.ResourceOptions(parent=self)
+        )
         self.release = charts.release(
             f"{name}-controller",
             charts.CERT_MANAGER,
@@ -106,7 +108,7 @@ class CertManager(pulumi.ComponentResource):
                 "podDisruptionBudget": {"enabled": args.replicas > 1},
                 "podLabels": {"azure.workload.identity/use": "true"},
                 "serviceAccount": {
-                    "name": SERVICE_ACCOUNT,
+                    "name": CERT_MANAGER_SERVICE_ACCOUNT,
                     "annotations": {"azure.workload.identity/client-id": args.identity_client_id},
                 },
                 "config": {
@@ -119,15 +121,18 @@ class CertManager(pulumi.ComponentResource):
                 "dns01RecursiveNameserversOnly": True,
                 "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
             },
-            opts=pulumi.ResourceOptions(parent=ns, depends_on=[args.gateway_release]),
+            # cert-manager's Gateway API support needs the Gateway API CRDs when it starts: the component's
+            # depends_on (the Envoy Gateway release that brings them) is handed to the release, because
+            # children do not inherit a component's depends_on.
+            opts=pulumi.ResourceOptions(parent=ns, depends_on=children_depends_on(opts)),
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         gateway_ref = {
-            "group": "gateway.networking.k8s.io",
+            "group": GATEWAY_API_GROUP,
             "kind": "Gateway",
             "name": args.gateway_name,
             "namespace": args.app_namespace,
-            "sectionName": "http",
+            "sectionName": HTTP_LISTENER,
         }
         issuers = {}
         for issuer_name, server in ACME_SERVERS.items():
@@ -153,7 +158,7 @@ class CertManager(pulumi.ComponentResource):
                 opts=crd_ready,
             )
         issuer = issuers[args.issuer]
-        names = certificate_names(args.environment)
+        names = certificate_secret_names(args.environment)
         hosts = certificate_hosts(args.domains)
         for role in ("api", "web"):
             k8s.apiextensions.CustomResource(

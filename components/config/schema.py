@@ -1,68 +1,21 @@
-"""Typed, validated stack configuration.
+"""The shape of a stack's configuration: frozen pydantic models, one per object of ``Pulumi.<stack>.yaml``.
 
-This is the only module that reads ``pulumi.Config``. It turns the stack's raw
-values into frozen objects and checks every rule before the program declares a
-single resource. A violation raises :class:`ConfigError` with one message that
-names the key path, the bad value and what is allowed.
+Each field's docstring is its documentation (``docs/configuration.md`` is generated from it). Rules that
+involve one object live in its model validator; rules that span objects live in ``rules.py``.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import pulumi
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel
 
+from ..names import Color, idle_color
 from . import validation as v
-
-PROJECT = "broxiva-platform"
-COLORS: tuple[str, str] = ("blue", "green")
-
-
-class ConfigError(pulumi.RunError):
-    """Bad stack configuration: printed by the CLI as a single message, no traceback."""
-
-    def __init__(self, key: str, value: Any, allowed: str, stack: str | None = None):
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        where = f" of stack '{stack}'" if stack else ""
-        message = f"Invalid configuration{where}: {PROJECT}:{_one_line(key)} = {_show(value)}: {_one_line(allowed)}."
-        super().__init__(message)
-
-
-def _one_line(text: str) -> str:
-    return text.encode("unicode_escape").decode("ascii") if any(c in text for c in "\r\n") else text
-
-
-def _show(value: Any) -> str:
-    if value is _MISSING:
-        return "(not set)"
-    if isinstance(value, str):
-        text = repr(value)
-    else:
-        try:
-            text = json.dumps(value, sort_keys=True, default=str)
-        except (TypeError, ValueError):
-            text = repr(value)
-    text = _one_line(text)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-_MISSING = object()
+from .errors import FieldError
 
 
 def _check(problem: Callable[..., str | None], **kwargs: Any) -> AfterValidator:
@@ -94,7 +47,6 @@ Cidr = Annotated[str, _check(v.cidr_problem)]
 Cpu = Annotated[str, _quantity(v.parse_cpu, "a CPU quantity (use millicores like 250m, or cores like 1)")]
 Memory = Annotated[str, _quantity(v.parse_memory, "a memory quantity (use binary units like 512Mi or 1Gi)")]
 NonEmpty = Annotated[str, Field(min_length=1)]
-Color = Literal["blue", "green"]
 
 
 class Model(BaseModel):
@@ -129,7 +81,7 @@ class NodePool(Model):
     @model_validator(mode="after")
     def _bounds(self) -> NodePool:
         if self.min_count > self.max_count:
-            raise _FieldError("minCount", self.min_count, f"must be <= maxCount ({self.max_count})")
+            raise FieldError("minCount", self.min_count, f"must be <= maxCount ({self.max_count})")
         return self
 
 
@@ -176,21 +128,19 @@ class ClusterConfig(Model):
 
     @model_validator(mode="after")
     def _network(self) -> ClusterConfig:
-        import ipaddress
-
         service = ipaddress.ip_network(self.service_cidr)
         try:
             dns_ip = ipaddress.ip_address(self.dns_service_ip)
         except ValueError:
-            raise _FieldError("dnsServiceIp", self.dns_service_ip, "must be an IP address") from None
+            raise FieldError("dnsServiceIp", self.dns_service_ip, "must be an IP address") from None
         if dns_ip not in service:
-            raise _FieldError("dnsServiceIp", self.dns_service_ip, f"must be inside serviceCidr ({service})")
+            raise FieldError("dnsServiceIp", self.dns_service_ip, f"must be inside serviceCidr ({service})")
         if ipaddress.ip_network(self.pod_cidr).overlaps(service):
-            raise _FieldError("podCidr", self.pod_cidr, f"must not overlap serviceCidr ({service})")
+            raise FieldError("podCidr", self.pod_cidr, f"must not overlap serviceCidr ({service})")
         if self.system_pool.min_count < 1:
-            raise _FieldError("systemPool.minCount", self.system_pool.min_count, "must be >= 1 (AKS system pools)")
+            raise FieldError("systemPool.minCount", self.system_pool.min_count, "must be >= 1 (AKS system pools)")
         if len(set(self.availability_zones)) != len(self.availability_zones):
-            raise _FieldError("availabilityZones", list(self.availability_zones), "must not repeat a zone")
+            raise FieldError("availabilityZones", list(self.availability_zones), "must not repeat a zone")
         return self
 
 
@@ -210,10 +160,15 @@ class RegistryConfig(Model):
     @model_validator(mode="after")
     def _acr(self) -> RegistryConfig:
         if self.acr_name and self.server != f"{self.acr_name}.azurecr.io":
-            raise _FieldError("server", self.server, f"must be {self.acr_name}.azurecr.io when acrName is set")
+            raise FieldError("server", self.server, f"must be {self.acr_name}.azurecr.io when acrName is set")
         if self.acr_name and self.pull_token_secret:
-            raise _FieldError("pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)")
+            raise FieldError("pullTokenSecret", self.pull_token_secret, "must be unset with an ACR (AcrPull is used)")
         return self
+
+    @property
+    def host(self) -> str:
+        """The registry host alone (what a dockerconfigjson is keyed by)."""
+        return self.server.split("/", 1)[0]
 
 
 class KeyVaultConfig(Model):
@@ -279,19 +234,19 @@ class DnsRecord(Model):
     @model_validator(mode="after")
     def _shape(self) -> DnsRecord:
         if self.type == "A" and (self.value or self.values):
-            raise _FieldError("value", self.value or list(self.values), "must be unset: A records use the gateway IP")
+            raise FieldError("value", self.value or list(self.values), "must be unset: A records use the gateway IP")
         if self.type == "CNAME":
             issue = v.dns_name_problem(self.value or "")
             if issue:
-                raise _FieldError("value", self.value, f"must be {issue}")
+                raise FieldError("value", self.value, f"must be {issue}")
         if self.type == "TXT" and not self.values:
-            raise _FieldError("values", [], "must list at least one TXT string")
+            raise FieldError("values", [], "must list at least one TXT string")
         if self.type == "TXT" and self.value is not None:
-            raise _FieldError("value", self.value, "must be unset for TXT records (use values)")
+            raise FieldError("value", self.value, "must be unset for TXT records (use values)")
         if self.type == "CNAME" and self.values:
-            raise _FieldError("values", list(self.values), "must be unset for CNAME records (use value)")
+            raise FieldError("values", list(self.values), "must be unset for CNAME records (use value)")
         if self.type == "CNAME" and self.name == "@":
-            raise _FieldError("name", self.name, "must not be the zone apex: a CNAME cannot sit beside SOA and NS")
+            raise FieldError("name", self.name, "must not be the zone apex: a CNAME cannot sit beside SOA and NS")
         return self
 
 
@@ -313,18 +268,18 @@ class DnsConfig(Model):
         for i, record in enumerate(self.records):
             key = (record.type, record.name)
             if key in seen:
-                raise _FieldError(f"records[{i}]", f"{record.type} {record.name}", "must not repeat a record set")
+                raise FieldError(f"records[{i}]", f"{record.type} {record.name}", "must not repeat a record set")
             seen.add(key)
         for i, record in enumerate(self.records):
             others = {r.type for r in self.records if r.name == record.name and r is not record}
             if record.type == "CNAME" and others:
-                raise _FieldError(
+                raise FieldError(
                     f"records[{i}].name",
                     record.name,
                     f"must not also hold {', '.join(sorted(others))} records beside a CNAME",
                 )
         if self.caa_issuer and not self.manage_zone:
-            raise _FieldError("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
+            raise FieldError("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
         return self
 
 
@@ -415,9 +370,9 @@ class ResourceSpec(Model):
     @model_validator(mode="after")
     def _order(self) -> ResourceSpec:
         if v.parse_cpu(self.requests.cpu) > v.parse_cpu(self.limits.cpu):
-            raise _FieldError("requests.cpu", self.requests.cpu, f"must be <= limits.cpu ({self.limits.cpu})")
+            raise FieldError("requests.cpu", self.requests.cpu, f"must be <= limits.cpu ({self.limits.cpu})")
         if v.parse_memory(self.requests.memory) > v.parse_memory(self.limits.memory):
-            raise _FieldError(
+            raise FieldError(
                 "requests.memory", self.requests.memory, f"must be <= limits.memory ({self.limits.memory})"
             )
         return self
@@ -434,7 +389,7 @@ class Autoscaling(Model):
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
         if self.min_replicas > self.max_replicas:
-            raise _FieldError("minReplicas", self.min_replicas, f"must be <= maxReplicas ({self.max_replicas})")
+            raise FieldError("minReplicas", self.min_replicas, f"must be <= maxReplicas ({self.max_replicas})")
         return self
 
 
@@ -476,17 +431,17 @@ class AppConfig(Model):
     @model_validator(mode="after")
     def _shape(self) -> AppConfig:
         if self.kind == "service" and self.port is None:
-            raise _FieldError("port", None, "must be set for a service")
+            raise FieldError("port", None, "must be set for a service")
         if self.kind == "service" and self.probes is None:
-            raise _FieldError("probes", None, "must be set for a service")
+            raise FieldError("probes", None, "must be set for a service")
         if self.kind == "worker" and self.port is not None:
-            raise _FieldError("port", self.port, "must be unset for a worker")
+            raise FieldError("port", self.port, "must be unset for a worker")
         if self.kind == "service" and not self.hosts:
-            raise _FieldError("hosts", [], "must name at least one of web, api, admin for a service")
+            raise FieldError("hosts", [], "must name at least one of web, api, admin for a service")
         if self.kind == "worker" and self.hosts:
-            raise _FieldError("hosts", list(self.hosts), "must be empty for a worker (no route)")
+            raise FieldError("hosts", list(self.hosts), "must be empty for a worker (no route)")
         if self.autoscaling and not (self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas):
-            raise _FieldError(
+            raise FieldError(
                 "replicas",
                 self.replicas,
                 f"must be within autoscaling {self.autoscaling.min_replicas}-{self.autoscaling.max_replicas}",
@@ -565,8 +520,8 @@ class StackConfig(Model):
     """Percent of traffic sent to the idle color through the routes (0 is plain blue/green)."""
 
     @property
-    def idle_color(self) -> str:
-        return "green" if self.active_color == "blue" else "blue"
+    def idle_color(self) -> Color:
+        return idle_color(self.active_color)
 
     @property
     def protected(self) -> bool:
@@ -575,343 +530,3 @@ class StackConfig(Model):
     @property
     def routed_apps(self) -> dict[str, AppConfig]:
         return {name: app for name, app in self.apps.items() if app.kind == "service"}
-
-
-class _FieldError(ValueError):
-    """Raised inside model validators to name the offending field relative to the model."""
-
-    def __init__(self, field: str, value: Any, allowed: str):
-        super().__init__(allowed)
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-
-
-# --------------------------------------------------------------------------- cross-field rules
-
-
-def _cross_field_rules(cfg: StackConfig) -> None:
-    """Rules that span several keys; each raises ConfigError naming the key that must change."""
-    for key in ("costCenter", "owner"):
-        if key not in cfg.tags:
-            raise ConfigError(f"tags.{key}", _MISSING, "is required (every Azure resource carries it)")
-    zone = cfg.dns.zone_name
-    for field in ("web", "api", "admin", "wildcard", "www"):
-        host = getattr(cfg.domains, field)
-        if host is not None and not v.in_zone(host, zone):
-            raise ConfigError(f"domains.{field}", host, f"must be inside the DNS zone {zone}")
-    a_records = {r.name for r in cfg.dns.records if r.type == "A"}
-    for field in ("web", "api", "admin", "www"):
-        host = getattr(cfg.domains, field)
-        if host is not None and v.relative_record_name(host, zone) not in a_records:
-            raise ConfigError(
-                "dns.records",
-                sorted(a_records),
-                f"must include an A record for domains.{field} ({v.relative_record_name(host, zone)})",
-            )
-    if cfg.environment in ("staging", "production") and not cfg.key_vault.purge_protection:
-        raise ConfigError("keyVault.purgeProtection", False, f"must be true in {cfg.environment}")
-    if cfg.environment == "production":
-        if cfg.cluster.tier == "Free":
-            raise ConfigError("cluster.tier", cfg.cluster.tier, "must be Standard or Premium in production")
-        if sorted(cfg.cluster.availability_zones) != ["1", "2", "3"]:
-            raise ConfigError(
-                "cluster.availabilityZones",
-                list(cfg.cluster.availability_zones),
-                'must be ["1", "2", "3"] in production',
-            )
-        if not cfg.cluster.system_pool.critical_addons_only:
-            raise ConfigError("cluster.systemPool.criticalAddonsOnly", False, "must be true in production")
-    for name, app in cfg.apps.items():
-        if app.kind == "worker" and app.probes is not None:
-            raise ConfigError(f"apps.{name}.probes", "set", "must be unset for a worker (no HTTP endpoint)")
-    if not cfg.routed_apps:
-        raise ConfigError("apps", sorted(cfg.apps), "must contain at least one app of kind 'service'")
-    claimed: dict[tuple[str, str], str] = {}
-    for name, app in cfg.routed_apps.items():
-        for host in app.hosts:
-            owner = claimed.get((host, app.path_prefix))
-            if owner:
-                raise ConfigError(
-                    f"apps.{name}.pathPrefix", app.path_prefix, f"must differ from {owner}'s on the {host} host"
-                )
-            claimed[(host, app.path_prefix)] = name
-    for host in ("web", "api", "admin"):
-        if (host, "/") not in claimed:
-            raise ConfigError(
-                "apps", sorted(cfg.apps), f"must route the {host} domain at /: add '{host}' to a service's hosts"
-            )
-    for color in COLORS:
-        tag = cfg.colors.of(color).tag
-        if tag is not None:
-            issue = v.image_tag_problem(tag, cfg.image_tag_pattern)
-            if issue:
-                raise ConfigError(f"colors.{color}.tag", tag, f"must be {issue}")
-        elif cfg.colors.of(color).running:
-            raise ConfigError(f"colors.{color}.tag", _MISSING, "is required while the color is running")
-    active = cfg.colors.of(cfg.active_color)
-    if not active.running:
-        raise ConfigError(
-            "activeColor",
-            cfg.active_color,
-            f"must name a running color: set colors.{cfg.active_color}.running to true and deploy it first",
-        )
-    if cfg.canary_weight > 0 and not cfg.colors.of(cfg.idle_color).running:
-        raise ConfigError(
-            "canaryWeight",
-            cfg.canary_weight,
-            f"must be 0 while the idle color ({cfg.idle_color}) is not running",
-        )
-
-
-# --------------------------------------------------------------------------- provided secrets
-
-
-@dataclass(frozen=True)
-class ProvidedSecret:
-    """An operator-provided Key Vault secret, read from the ``providedSecrets`` stack value."""
-
-    key: str
-    """Key under providedSecrets (camelCase)."""
-    vault_name: str
-    """Key Vault secret name."""
-    env_name: str
-    """Environment variable the apps read."""
-    required_when: Callable[[StackConfig], bool] | None = None
-    """Whether the environment cannot run without it."""
-
-
-PROVIDED_SECRETS: tuple[ProvidedSecret, ...] = (
-    ProvidedSecret(
-        key="stripeSecretKey",
-        vault_name="stripe-secret-key",
-        env_name="STRIPE_SECRET_KEY",
-        required_when=lambda c: c.features.payment_mode != "mock",
-    ),
-    ProvidedSecret(
-        key="stripeWebhookSecret",
-        vault_name="stripe-webhook-secret",
-        env_name="STRIPE_WEBHOOK_SECRET",
-        required_when=lambda c: c.features.payment_mode != "mock",
-    ),
-    ProvidedSecret(
-        key="sendgridApiKey",
-        vault_name="sendgrid-api-key",
-        env_name="SENDGRID_API_KEY",
-        required_when=lambda c: c.features.email_provider != "mailhog",
-    ),
-    ProvidedSecret(
-        key="registryPullToken",
-        vault_name="registry-pull-token",
-        env_name="",
-        required_when=lambda c: c.registry.pull_token_secret is not None,
-    ),
-    *(
-        ProvidedSecret(key=to_camel(n.replace("-", "_")), vault_name=n, env_name=n.upper().replace("-", "_"))
-        for n in (
-            "paypal-client-id",
-            "paypal-client-secret",
-            "openai-api-key",
-            "google-oauth-client-id",
-            "google-oauth-client-secret",
-            "facebook-app-id",
-            "facebook-app-secret",
-            "sentry-dsn",
-            "datadog-api-key",
-        )
-    ),
-)
-PROVIDED_BY_KEY = {s.key: s for s in PROVIDED_SECRETS}
-
-
-class Platform:
-    """The validated configuration plus the provided secrets, as Pulumi secret Outputs."""
-
-    def __init__(self, stack: str, config: StackConfig, provided: Mapping[str, pulumi.Output[str]]):
-        self.stack = stack
-        self.config = config
-        self.provided_secrets = dict(provided)
-        """Key Vault secret name -> secret Output, only for the secrets this stack provides."""
-
-
-# --------------------------------------------------------------------------- loading
-
-# How each top-level key arrives from the CLI: strings verbatim, everything else JSON-encoded.
-_STRING_KEYS = frozenset({"environment", "location", "resourceGroup", "namespace", "imageTagPattern", "activeColor"})
-TOP_LEVEL_KEYS = frozenset(
-    [StackConfig.model_fields[f].alias or f for f in StackConfig.model_fields] + ["providedSecrets"]
-)
-
-
-def _raw_config() -> dict[str, Any]:
-    """Every ``broxiva-platform:*`` value the engine passed, as the raw strings it passed them."""
-    from pulumi.runtime import config as runtime_config
-
-    merged: dict[str, Any] = dict(runtime_config.get_config_env())
-    merged.update(runtime_config.CONFIG.get())
-    prefix = PROJECT + ":"
-    return {k[len(prefix) :]: val for k, val in merged.items() if k.startswith(prefix)}
-
-
-def _decode(key: str, raw: Any, stack: str | None) -> Any:
-    if key in _STRING_KEYS or not isinstance(raw, str):
-        return raw
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        shown = "(hidden)" if key == "providedSecrets" else raw
-        raise ConfigError(key, shown, "must be a YAML value of the documented shape (see Pulumi.yaml)", stack) from None
-
-
-def parse(raw: Mapping[str, Any], stack: str | None = None) -> StackConfig:
-    """Validate raw (already decoded) values into a StackConfig or raise ConfigError."""
-    unknown = sorted(set(raw) - TOP_LEVEL_KEYS)
-    if unknown:
-        raise ConfigError(
-            unknown[0], raw[unknown[0]], f"is not a known key (known: {', '.join(sorted(TOP_LEVEL_KEYS))})", stack
-        )
-    values = {k: val for k, val in raw.items() if k != "providedSecrets"}
-    try:
-        cfg = StackConfig.model_validate(values)
-    except ValidationError as exc:
-        raise _first_error(exc, values, stack) from None
-    except _FieldError as problem:  # pragma: no cover - pydantic wraps these; kept for safety
-        raise ConfigError(problem.field, problem.value, problem.allowed, stack) from None
-    try:
-        _cross_field_rules(cfg)
-    except ConfigError as err:
-        raise ConfigError(err.key, err.value, err.allowed, stack) from None
-    return cfg
-
-
-def _first_error(exc: ValidationError, values: Mapping[str, Any], stack: str | None) -> ConfigError:
-    error = exc.errors(include_url=False)[0]
-    loc = [str(p) for p in error["loc"]]
-    ctx = error.get("ctx") or {}
-    inner = ctx.get("error")
-    if isinstance(inner, _FieldError):
-        path = ".".join([*loc, inner.field])
-        return ConfigError(_dotted(path), inner.value, inner.allowed, stack)
-    if loc and loc[-1] == "[key]":
-        # A bad key of a map (apps.<name>, tags.<key>): name the map, show the key.
-        message = re.sub(r"^Value error, ", "", str(error["msg"]))
-        message = re.sub(r"^String should match pattern ", "must match ", message)
-        return ConfigError(_dotted(".".join(loc[:-1])), loc[-2], f"is not an allowed key: it {message}", stack)
-    path = _dotted(".".join(loc))
-    value = _lookup(values, loc)
-    kind = error["type"]
-    if kind == "missing":
-        return ConfigError(path, _MISSING, "is required", stack)
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        return ConfigError(path, value, f"is not a known key (known here: {', '.join(allowed)})", stack)
-    message = str(error["msg"])
-    message = re.sub(r"^Value error, ", "", message)
-    message = re.sub(r"^Input should be ", "must be ", message)
-    message = re.sub(r"^String should match pattern ", "must match ", message)
-    message = re.sub(r"^String should have ", "must have ", message)
-    message = re.sub(r"^Tuple should have ", "must have ", message)
-    message = re.sub(r"a valid dictionary or instance of \w+", "a map of the documented keys", message)
-    return ConfigError(path, value, message, stack)
-
-
-def _dotted(path: str) -> str:
-    # List indices read as key[0] rather than key.0.
-    return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
-
-
-def _lookup(values: Any, loc: list[str]) -> Any:
-    current = values
-    for part in loc:
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif isinstance(current, list | tuple) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return _MISSING
-    return current
-
-
-def _allowed_keys(loc: list[str]) -> list[str]:
-    model: Any = StackConfig
-    for part in loc:
-        if part.isdigit():
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        if field is None:
-            if getattr(model, "__origin__", None) is None and isinstance(model, type) and issubclass(model, Model):
-                # A mapping of named entries (apps.<name>): the entry model follows.
-                continue
-            return []
-        model = _model_of(field.annotation)
-        if model is None:
-            return []
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted((f.alias or n) for n, f in model.model_fields.items())
-    return []
-
-
-def _model_of(annotation: Any) -> Any:
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None) -> dict[str, pulumi.Output[str]]:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("providedSecrets", "(hidden)", "must be a map of secret values", stack)
-    if raw and not is_secret:
-        raise ConfigError(
-            "providedSecrets",
-            "(hidden)",
-            "must be set with --secret: pulumi config set --secret --path providedSecrets.<name> <value>",
-            stack,
-        )
-    unknown = sorted(set(raw) - set(PROVIDED_BY_KEY))
-    if unknown:
-        raise ConfigError(
-            f"providedSecrets.{unknown[0]}",
-            "(hidden)",
-            f"is not a known secret (known: {', '.join(PROVIDED_BY_KEY)})",
-            stack,
-        )
-    out: dict[str, pulumi.Output[str]] = {}
-    for secret in PROVIDED_SECRETS:
-        value = raw.get(secret.key)
-        if value is None or value == "":
-            if secret.required_when and secret.required_when(cfg):
-                raise ConfigError(
-                    f"providedSecrets.{secret.key}",
-                    _MISSING,
-                    f"is required in {cfg.environment}: pulumi config set --secret --path "
-                    f"providedSecrets.{secret.key} <value> --stack {stack or '<stack>'}",
-                    stack,
-                )
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(f"providedSecrets.{secret.key}", "(hidden)", "must be a string", stack)
-        vault_name = cfg.registry.pull_token_secret if secret.key == "registryPullToken" else secret.vault_name
-        out[vault_name or secret.vault_name] = pulumi.Output.secret(value)
-    return out
-
-
-def load(stack: str | None = None) -> Platform:
-    """Read and validate this stack's configuration; the program's first step."""
-    from pulumi.runtime import config as runtime_config
-
-    stack = stack or pulumi.get_stack()
-    raw = _raw_config()
-    decoded = {k: _decode(k, val, stack) for k, val in raw.items()}
-    cfg = parse(decoded, stack)
-    key = f"{PROJECT}:providedSecrets"
-    secret_keys = set(runtime_config._SECRET_KEYS.get()) | set(runtime_config.get_config_secret_keys_env())
-    provided = _provided(cfg, decoded.get("providedSecrets"), key in secret_keys, stack)
-    return Platform(stack, cfg, provided)

@@ -9,9 +9,11 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice as aks
 from pulumi_azure_native import managedidentity
 
+from ..config import ClusterConfig, NodePool
+from ..names import POOL_LABEL, SYSTEM_POOL, WORKLOAD_POOL
 from . import kubeconfig as kubeconfig_tools
 from . import roles
-from .config import ClusterConfig
+from .context import Placement, Principal
 
 # AKS names these two maintenance configurations itself; other names are not honoured.
 _AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
@@ -20,31 +22,21 @@ _NODE_OS_UPGRADE_SCHEDULE = "aksManagedNodeOSUpgradeSchedule"
 
 @dataclass(frozen=True)
 class AksClusterArgs:
+    placement: Placement
+    """Group, region, tags, subscription; protect applies to the cluster itself."""
     cluster: ClusterConfig
     """Validated cluster settings of the stack."""
-    resource_group_name: pulumi.Input[str]
-    """Group of the cluster."""
-    location: str
-    """Azure region."""
     workspace_id: pulumi.Input[str]
     """Log Analytics workspace that Container Insights sends to."""
     gateway_ip_id: pulumi.Input[str]
     """Static public IP the Gateway's load balancer uses; the control plane identity may join it."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the cluster's Azure RBAC."""
-    subscription_id: pulumi.Input[str]
-    """Subscription (role definition IDs)."""
-    deployer_object_id: pulumi.Input[str]
+    deployer: Principal
     """Principal running pulumi; made RBAC Cluster Admin so the program can manage Kubernetes objects."""
-    deployer_principal_type: str
-    """User, Group or ServicePrincipal: the type of deployer_object_id."""
-    tags: dict[str, str]
-    """Tags."""
-    protect: bool
-    """Protect the cluster from deletion."""
 
 
-def _pool_profile(pool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict:
+def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict:
     return {
         "vm_size": pool.vm_size,
         "count": pool.min_count,
@@ -60,7 +52,7 @@ def _pool_profile(pool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict
         "mode": mode,
         "availability_zones": list(zones) or None,
         "node_taints": ["CriticalAddonsOnly=true:NoSchedule"] if pool.critical_addons_only else None,
-        "node_labels": {"broxiva.com/pool": name},
+        "node_labels": {POOL_LABEL: name},
         "upgrade_settings": aks.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
     }
 
@@ -90,13 +82,14 @@ class AksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:AksCluster", name, None, opts)
         cfg = args.cluster
+        where = args.placement
         child = pulumi.ResourceOptions(parent=self)
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-control-plane",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
+            tags=where.tags,
             opts=child,
         )
         # The cloud provider attaches the Gateway's load balancer to the pre-created static IP, which lives
@@ -106,21 +99,21 @@ class AksCluster(pulumi.ComponentResource):
             scope=args.gateway_ip_id,
             role="Network Contributor",
             principal_id=identity.principal_id,
-            subscription_id=args.subscription_id,
+            subscription_id=where.subscription_id,
             opts=child,
         )
 
-        system = _pool_profile(cfg.system_pool, name="system", mode="System", zones=cfg.availability_zones)
+        system = _pool_profile(cfg.system_pool, name=SYSTEM_POOL, mode="System", zones=cfg.availability_zones)
         managed = aks.ManagedCluster(
             f"{name}-aks",
             resource_name_=cfg.name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=where.resource_group_name,
+            location=where.location,
             dns_prefix=cfg.name,
             kubernetes_version=cfg.kubernetes_version,
             sku=aks.ManagedClusterSKUArgs(name="Base", tier=cfg.tier),
             identity=aks.ManagedClusterIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
-            agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(name="system", **system)],
+            agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(name=SYSTEM_POOL, **system)],
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile=aks.ManagedClusterAADProfileArgs(
@@ -159,10 +152,10 @@ class AksCluster(pulumi.ComponentResource):
             )
             if cfg.api_server_authorized_ip_ranges
             else None,
-            tags=args.tags,
+            tags=where.tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=args.protect,
+                protect=where.protect,
                 depends_on=[ip_access],
                 # The cluster autoscaler owns the node count; a PUT with the initial count would fight it.
                 # https://github.com/pulumi/pulumi-azure-native/issues/4264 (pool changes go per pool).
@@ -173,11 +166,11 @@ class AksCluster(pulumi.ComponentResource):
         workload = cfg.workload_pool
         aks.AgentPool(
             f"{name}-workload-pool",
-            agent_pool_name="workload",
-            resource_group_name=args.resource_group_name,
+            agent_pool_name=WORKLOAD_POOL,
+            resource_group_name=where.resource_group_name,
             resource_name_=managed.name,
-            **_pool_profile(workload, name="workload", mode="User", zones=cfg.availability_zones),
-            tags=args.tags,
+            **_pool_profile(workload, name=WORKLOAD_POOL, mode="User", zones=cfg.availability_zones),
+            tags=where.tags,
             # Children inherit protect from their parent; only the cluster itself is protected.
             opts=pulumi.ResourceOptions(parent=managed, protect=False, ignore_changes=["count"]),
         )
@@ -188,7 +181,7 @@ class AksCluster(pulumi.ComponentResource):
             aks.MaintenanceConfiguration(
                 f"{name}-{role}-window",
                 config_name=config_name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=where.resource_group_name,
                 resource_name_=managed.name,
                 maintenance_window=_maintenance_window(cfg),
                 opts=pulumi.ResourceOptions(parent=managed, protect=False),
@@ -198,14 +191,14 @@ class AksCluster(pulumi.ComponentResource):
             f"{name}-deployer-cluster-admin",
             scope=managed.id,
             role="Azure Kubernetes Service RBAC Cluster Admin",
-            principal_id=args.deployer_object_id,
-            subscription_id=args.subscription_id,
-            principal_type=args.deployer_principal_type,
+            principal_id=args.deployer.object_id,
+            subscription_id=where.subscription_id,
+            principal_type=args.deployer.principal_type,
             opts=pulumi.ResourceOptions(parent=managed, protect=False),
         )
 
         credentials = aks.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name,
+            resource_group_name=where.resource_group_name,
             resource_name=managed.name,
             format="exec",
         )

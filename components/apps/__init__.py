@@ -1,0 +1,1 @@
+"""The apps layer (``broxiva:apps:*``): blue/green releases of the apps and the routes that carry traffic."""

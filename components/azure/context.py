@@ -1,0 +1,71 @@
+"""Where Azure resources go and who deploys them: read once per run, handed to every Azure component."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from ..config import DeployerConfig
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The five things every Azure component of an environment shares."""
+
+    resource_group_name: pulumi.Input[str]
+    """Group the component's resources go into (the environment's group, once it exists)."""
+    location: str
+    """Azure region."""
+    tags: Mapping[str, str]
+    """Tags on every resource that takes them."""
+    subscription_id: pulumi.Input[str]
+    """Subscription (role definition and resource IDs)."""
+    protect: bool
+    """Protect the component's stateful resources from deletion (children opt out)."""
+
+    def in_group(self, resource_group_name: pulumi.Input[str]) -> Placement:
+        """The same placement in another group (the created environment group, so children wait for it)."""
+        return dataclasses.replace(self, resource_group_name=resource_group_name)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An Entra ID principal that is granted roles."""
+
+    object_id: pulumi.Input[str]
+    """Object ID."""
+    principal_type: str
+    """User, Group or ServicePrincipal: must match the principal or Azure refuses the assignment."""
+
+
+@dataclass(frozen=True)
+class AzureContext:
+    """Who deploys, where. One ``getClientConfig`` invoke per run."""
+
+    subscription_id: pulumi.Output[str]
+    """Subscription every resource lands in."""
+    tenant_id: pulumi.Output[str]
+    """Entra ID tenant."""
+    deployer: Principal
+    """The principal granted the program's own access (deployer.objectId, or whoever runs Pulumi)."""
+
+
+def current(deployer: DeployerConfig) -> AzureContext:
+    client = authorization.get_client_config_output()
+    return AzureContext(
+        subscription_id=client.subscription_id,
+        tenant_id=client.tenant_id,
+        deployer=Principal(
+            object_id=pulumi.Output.from_input(deployer.object_id) if deployer.object_id else client.object_id,
+            principal_type=deployer.principal_type,
+        ),
+    )
+
+
+def tags(environment: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """Tags on every Azure resource: environment, project, managed-by, plus the stack's own."""
+    return {"environment": environment, "project": "broxiva", "managed-by": "pulumi", **dict(sorted(extra.items()))}

@@ -1,0 +1,66 @@
+"""Typed, validated stack configuration: the only reader of the stack's config.
+
+``load()`` turns the stack's raw values into frozen objects and checks every rule before the program
+declares a single resource. A violation raises :class:`ConfigError` with one message that names the key
+path, the bad value and what is allowed.
+
+- ``schema``: the models (one per object of the stack file), each field documented;
+- ``rules``: rules that span several keys;
+- ``secrets``: the one secret catalog (generated, composed and provided secrets);
+- ``loading``: raw values from the engine to a :class:`Platform`, or one :class:`ConfigError`;
+- ``validation``: pure checks of single values, shared by the models.
+"""
+
+from ..names import PROJECT
+from .errors import ConfigError
+from .loading import STRING_KEYS, TOP_LEVEL_KEYS, Platform, load, parse
+from .schema import (
+    AddonsConfig,
+    AppConfig,
+    AppSettings,
+    ClusterConfig,
+    ColorsConfig,
+    DeployerConfig,
+    DnsConfig,
+    DomainsConfig,
+    Features,
+    KeyVaultConfig,
+    NamespaceRbac,
+    NodePool,
+    PostgresConfig,
+    RedisConfig,
+    RegistryConfig,
+    SecretsConfig,
+    StackConfig,
+    TlsConfig,
+)
+from .secrets import PROVIDED_SECRETS
+
+__all__ = [
+    "PROJECT",
+    "PROVIDED_SECRETS",
+    "STRING_KEYS",
+    "TOP_LEVEL_KEYS",
+    "AddonsConfig",
+    "AppConfig",
+    "AppSettings",
+    "ClusterConfig",
+    "ColorsConfig",
+    "ConfigError",
+    "DeployerConfig",
+    "DnsConfig",
+    "DomainsConfig",
+    "Features",
+    "KeyVaultConfig",
+    "NamespaceRbac",
+    "NodePool",
+    "Platform",
+    "PostgresConfig",
+    "RedisConfig",
+    "RegistryConfig",
+    "SecretsConfig",
+    "StackConfig",
+    "TlsConfig",
+    "load",
+    "parse",
+]

@@ -1,0 +1,86 @@
+"""Rules that span several keys of a stack's configuration.
+
+Each raises :class:`ConfigError` naming the one key that must change, the value it has and what is
+allowed; they run after the models have validated each object on its own.
+"""
+
+from __future__ import annotations
+
+from ..names import COLORS
+from . import validation as v
+from .errors import MISSING, ConfigError
+from .schema import StackConfig
+
+
+def check(cfg: StackConfig) -> None:
+    """Rules that span several keys; each raises ConfigError naming the key that must change."""
+    for key in ("costCenter", "owner"):
+        if key not in cfg.tags:
+            raise ConfigError(f"tags.{key}", MISSING, "is required (every Azure resource carries it)")
+    zone = cfg.dns.zone_name
+    for field in ("web", "api", "admin", "wildcard", "www"):
+        host = getattr(cfg.domains, field)
+        if host is not None and not v.in_zone(host, zone):
+            raise ConfigError(f"domains.{field}", host, f"must be inside the DNS zone {zone}")
+    a_records = {r.name for r in cfg.dns.records if r.type == "A"}
+    for field in ("web", "api", "admin", "www"):
+        host = getattr(cfg.domains, field)
+        if host is not None and v.relative_record_name(host, zone) not in a_records:
+            raise ConfigError(
+                "dns.records",
+                sorted(a_records),
+                f"must include an A record for domains.{field} ({v.relative_record_name(host, zone)})",
+            )
+    if cfg.environment in ("staging", "production") and not cfg.key_vault.purge_protection:
+        raise ConfigError("keyVault.purgeProtection", False, f"must be true in {cfg.environment}")
+    if cfg.environment == "production":
+        if cfg.cluster.tier == "Free":
+            raise ConfigError("cluster.tier", cfg.cluster.tier, "must be Standard or Premium in production")
+        if sorted(cfg.cluster.availability_zones) != ["1", "2", "3"]:
+            raise ConfigError(
+                "cluster.availabilityZones",
+                list(cfg.cluster.availability_zones),
+                'must be ["1", "2", "3"] in production',
+            )
+        if not cfg.cluster.system_pool.critical_addons_only:
+            raise ConfigError("cluster.systemPool.criticalAddonsOnly", False, "must be true in production")
+    for name, app in cfg.apps.items():
+        if app.kind == "worker" and app.probes is not None:
+            raise ConfigError(f"apps.{name}.probes", "set", "must be unset for a worker (no HTTP endpoint)")
+    if not cfg.routed_apps:
+        raise ConfigError("apps", sorted(cfg.apps), "must contain at least one app of kind 'service'")
+    claimed: dict[tuple[str, str], str] = {}
+    for name, app in cfg.routed_apps.items():
+        for host in app.hosts:
+            owner = claimed.get((host, app.path_prefix))
+            if owner:
+                raise ConfigError(
+                    f"apps.{name}.pathPrefix", app.path_prefix, f"must differ from {owner}'s on the {host} host"
+                )
+            claimed[(host, app.path_prefix)] = name
+    for host in ("web", "api", "admin"):
+        if (host, "/") not in claimed:
+            raise ConfigError(
+                "apps", sorted(cfg.apps), f"must route the {host} domain at /: add '{host}' to a service's hosts"
+            )
+    for color in COLORS:
+        tag = cfg.colors.of(color).tag
+        if tag is not None:
+            issue = v.image_tag_problem(tag, cfg.image_tag_pattern)
+            if issue:
+                raise ConfigError(f"colors.{color}.tag", tag, f"must be {issue}")
+        elif cfg.colors.of(color).running:
+            raise ConfigError(f"colors.{color}.tag", MISSING, "is required while the color is running")
+    active = cfg.colors.of(cfg.active_color)
+    if not active.running:
+        raise ConfigError(
+            "activeColor",
+            cfg.active_color,
+            f"must name a running color: set colors.{cfg.active_color}.running to true and deploy it first",
+        )
+    if cfg.canary_weight > 0 and not cfg.colors.of(cfg.idle_color).running:
+        raise ConfigError(
+            "canaryWeight",
+            cfg.canary_weight,
+            f"must be 0 while the idle color ({cfg.idle_color}) is not running",
+        )

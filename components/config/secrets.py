@@ -1,0 +1,150 @@
+"""The one secret catalog: every Key Vault secret a stack can hold, how it is made, and who reads it.
+
+Three sources share one table:
+
+- ``generated``: a random value the program creates (rotated with ``secrets.rotation``);
+- ``composed``: built from a generated one (a connection URL around its password);
+- ``provided``: set by an operator with ``pulumi config set --secret --path providedSecrets.<key>``.
+
+The vault creates exactly :func:`stack_secrets` and the ExternalSecret maps exactly the same names, so a
+reference to a missing secret (which would break the whole sync) cannot be rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic.alias_generators import to_camel
+
+from .schema import StackConfig
+
+Source = Literal["generated", "composed", "provided"]
+
+URL_SAFE_SPECIAL = "-_.~"
+"""The only punctuation in generated values, so composed URLs need no escaping rules."""
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """One entry of the catalog."""
+
+    name: str
+    """Key Vault secret name (a stack may rename the registry token: ``registry.pullTokenSecret``)."""
+    env: str | None
+    """Environment variable the apps read it as; None for a secret the apps never see (registry token)."""
+    source: Source
+    """generated, composed or provided."""
+    length: int = 0
+    """Characters of a generated value."""
+    special: bool = False
+    """Include URL-safe punctuation in a generated value."""
+    composed_from: str | None = None
+    """The generated secret a composed one is built around."""
+    key: str | None = None
+    """Key of a provided secret under ``providedSecrets`` (camelCase)."""
+    wanted: Callable[[StackConfig], bool] | None = None
+    """Generated: whether the stack creates it at all (None: always)."""
+    required_when: Callable[[StackConfig], bool] | None = None
+    """Provided: whether the environment cannot run without it (None: optional)."""
+
+
+def _generated(name: str, env: str, length: int, **kwargs) -> SecretSpec:
+    return SecretSpec(name, env, "generated", length=length, **kwargs)
+
+
+def _provided(name: str, env: str | None, required_when: Callable[[StackConfig], bool] | None = None) -> SecretSpec:
+    return SecretSpec(name, env, "provided", key=to_camel(name.replace("-", "_")), required_when=required_when)
+
+
+CATALOG: tuple[SecretSpec, ...] = (
+    _generated("jwt-access-secret", "JWT_ACCESS_SECRET", 64),
+    _generated("jwt-refresh-secret", "JWT_REFRESH_SECRET", 64),
+    _generated("session-secret", "SESSION_SECRET", 64),
+    _generated("encryption-key", "ENCRYPTION_KEY", 64),
+    _generated("kyc-encryption-key", "KYC_ENCRYPTION_KEY", 64),
+    _generated("postgres-password", "POSTGRES_PASSWORD", 32, special=True),
+    _generated("redis-password", "REDIS_PASSWORD", 32),
+    _generated("internal-api-key", "INTERNAL_API_KEY", 48),
+    _generated("webhook-secret", "WEBHOOK_SECRET", 48, wanted=lambda c: c.secrets.webhook_secret),
+    SecretSpec("postgres-url", "DATABASE_URL", "composed", composed_from="postgres-password"),
+    SecretSpec("redis-url", "REDIS_URL", "composed", composed_from="redis-password"),
+    _provided("stripe-secret-key", "STRIPE_SECRET_KEY", lambda c: c.features.payment_mode != "mock"),
+    _provided("stripe-webhook-secret", "STRIPE_WEBHOOK_SECRET", lambda c: c.features.payment_mode != "mock"),
+    _provided("sendgrid-api-key", "SENDGRID_API_KEY", lambda c: c.features.email_provider != "mailhog"),
+    _provided("registry-pull-token", None, lambda c: c.registry.pull_token_secret is not None),
+    *(
+        _provided(name, name.upper().replace("-", "_"))
+        for name in (
+            "paypal-client-id",
+            "paypal-client-secret",
+            "openai-api-key",
+            "google-oauth-client-id",
+            "google-oauth-client-secret",
+            "facebook-app-id",
+            "facebook-app-secret",
+            "sentry-dsn",
+            "datadog-api-key",
+        )
+    ),
+)
+
+PROVIDED_SECRETS: tuple[SecretSpec, ...] = tuple(s for s in CATALOG if s.source == "provided")
+"""The operator-provided secrets, in the order the docs list them."""
+PROVIDED_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in PROVIDED_SECRETS if s.key}
+_REGISTRY_TOKEN = "registry-pull-token"
+
+
+def vault_name(spec: SecretSpec, cfg: StackConfig) -> str:
+    """The Key Vault name of an entry in this stack (the registry token's name is configurable)."""
+    if spec.name == _REGISTRY_TOKEN and cfg.registry.pull_token_secret:
+        return cfg.registry.pull_token_secret
+    return spec.name
+
+
+@dataclass(frozen=True)
+class StackSecret:
+    """A catalog entry as one stack holds it."""
+
+    name: str
+    """Key Vault secret name in this stack."""
+    spec: SecretSpec
+    """The catalog entry."""
+
+
+def stack_secrets(cfg: StackConfig, provided: Iterable[str]) -> tuple[StackSecret, ...]:
+    """Every Key Vault secret the stack holds, by name: generated ones it wants, composed ones, and the
+    provided ones among ``provided`` (their Key Vault names)."""
+    present = set(provided)
+    held = []
+    for spec in CATALOG:
+        name = vault_name(spec, cfg)
+        if spec.source == "generated" and spec.wanted is not None and not spec.wanted(cfg):
+            continue
+        if spec.source == "provided" and name not in present:
+            continue
+        held.append(StackSecret(name, spec))
+    return tuple(sorted(held, key=lambda s: s.name))
+
+
+def app_env(secrets: Iterable[StackSecret]) -> dict[str, str]:
+    """Key Vault secret -> environment variable, for every held secret the apps read (Secret broxiva-secrets)."""
+    return {s.name: s.spec.env for s in sorted(secrets, key=lambda s: s.name) if s.spec.env}
+
+
+def generated(secrets: Iterable[StackSecret]) -> list[StackSecret]:
+    return [s for s in secrets if s.spec.source == "generated"]
+
+
+def composed(secrets: Iterable[StackSecret]) -> list[StackSecret]:
+    return [s for s in secrets if s.spec.source == "composed"]
+
+
+def required_provided(cfg: StackConfig, present: Mapping[str, object]) -> list[SecretSpec]:
+    """Provided secrets this stack needs but ``present`` (keyed by providedSecrets key) lacks."""
+    return [
+        s
+        for s in PROVIDED_SECRETS
+        if s.required_when is not None and s.required_when(cfg) and present.get(s.key or "") in (None, "")
+    ]

@@ -1,0 +1,84 @@
+"""Every name, label key and namespace that more than one module uses, and the pure helpers built on them.
+
+A name that two components must agree on is defined here once: a component that creates the object
+uses it, and a component that refers to the object reads it from the creator's outputs where it can
+(or from here when the creator comes later in the program).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Color = Literal["blue", "green"]
+COLORS: tuple[Color, Color] = ("blue", "green")
+
+PROJECT = "broxiva-platform"
+"""The Pulumi project (config keys are ``broxiva-platform:<key>``)."""
+
+# ---------------------------------------------------------------- namespaces of the in-cluster add-ons
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+"""Envoy Gateway's controller and its proxies; the app namespace admits traffic from here only."""
+CERT_MANAGER_NAMESPACE = "cert-manager"
+CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager"
+"""cert-manager's controller account, federated to the DNS Zone Contributor identity."""
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets-system"
+
+# ---------------------------------------------------------------- objects of the app namespace
+CONFIG_MAP_NAME = "broxiva-config"
+"""Non-secret app settings every pod reads."""
+APP_SECRET_NAME = "broxiva-secrets"
+"""The Secret External Secrets fills from Key Vault; every pod reads it."""
+PULL_SECRET_NAME = "registry-pull-secret"
+"""Image pull secret synced from Key Vault where the registry needs a token."""
+KEYVAULT_READER_SERVICE_ACCOUNT = "keyvault-reader"
+"""The SecretStore's account, federated to the Key Vault Secrets User identity."""
+
+# ---------------------------------------------------------------- the Gateway
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_VERSION = f"{GATEWAY_API_GROUP}/v1"
+HTTP_LISTENER = "http"
+"""Port 80 listener: redirects to HTTPS and serves cert-manager's HTTP-01 challenges."""
+
+# ---------------------------------------------------------------- labels
+APP_LABEL = "app"
+COLOR_LABEL = "color"
+PART_OF_LABEL = "broxiva.com/part-of"
+PART_OF = "broxiva"
+"""Every app pod carries PART_OF_LABEL=PART_OF; the egress policies select on it."""
+POOL_LABEL = "broxiva.com/pool"
+"""Node label naming the pool; app pods select WORKLOAD_POOL."""
+SYSTEM_POOL = "system"
+WORKLOAD_POOL = "workload"
+
+SERVICE_PORT = 80
+"""Port of every app Service (the container port is the app's own)."""
+
+
+def idle_color(active: str) -> Color:
+    """The color that does not take the stable traffic."""
+    return "green" if active == "blue" else "blue"
+
+
+def selector_labels(app: str, color: str) -> dict[str, str]:
+    """What a color's Deployment, HPA, PDB and Services select on."""
+    return {APP_LABEL: app, COLOR_LABEL: color}
+
+
+def deployment_name(app: str, color: str) -> str:
+    """``<app>-<color>``: the Deployment (and its HPA and PDB) of one color."""
+    return f"{app}-{color}"
+
+
+def stable_service_name(app: str) -> str:
+    """The Service on the active color: what in-cluster callers and the routes use."""
+    return app
+
+
+def preview_service_name(app: str) -> str:
+    """The Service on the idle color: for testing a release before it takes traffic."""
+    return f"{app}-preview"
+
+
+def certificate_secret_names(environment: str) -> dict[str, str]:
+    """Certificate (and TLS Secret) names per certificate: the Gateway serves them, cert-manager issues them."""
+    return {"api": f"broxiva-api-tls-{environment}", "web": f"broxiva-web-tls-{environment}"}
