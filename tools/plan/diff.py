@@ -10,6 +10,12 @@ from .engine import Plan
 
 # Options that change what the engine does with a resource, beside its inputs.
 _OPTION_FIELDS = ("parent", "provider", "protect", "dependencies", "ignoreChanges", "deleteBeforeReplace")
+# A resource whose registration differs only here gets a same step: the engine decides between same and
+# update on inputs and provider alone and writes the new dependencies to the state without a provider
+# call, and `pulumi preview` does not show it (pulumi/pulumi pkg/resource/deploy/step_generator.go
+# `diff`/`continueStepsFromDiff`; pkg/backend/snapshot.go `sameSnapshotMutation.mustWrite`;
+# pkg/backend/display/display.go `shouldShow`).
+_ORDER_ONLY = frozenset({"<dependencies>"})
 
 
 @dataclass
@@ -34,9 +40,12 @@ class PlanDiff:
     removed: list[dict[str, Any]]
     changed: list[Change]
     outputs: list[tuple[str, Any, Any]]
+    reordered: list[Change] = field(default_factory=list)
+    """Resources whose dependencies alone changed: the engine orders differently, nothing is updated."""
 
     @property
     def empty(self) -> bool:
+        """No step the engine would act on (a change of dependencies alone is no step)."""
         return not (self.added or self.removed or self.changed or self.outputs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,8 +53,14 @@ class PlanDiff:
             "added": [{"urn": r["urn"], "type": r["type"], "name": r["name"]} for r in self.added],
             "removed": [{"urn": r["urn"], "type": r["type"], "name": r["name"]} for r in self.removed],
             "changed": [c.to_dict() for c in self.changed],
+            "reordered": [c.to_dict() for c in self.reordered],
             "outputs": [{"key": k, "before": b, "after": a} for k, b, a in self.outputs],
-            "summary": {"add": len(self.added), "change": len(self.changed), "delete": len(self.removed)},
+            "summary": {
+                "add": len(self.added),
+                "change": len(self.changed),
+                "delete": len(self.removed),
+                "reorder": len(self.reordered),
+            },
         }
 
 
@@ -75,7 +90,8 @@ def diff(base: Plan, head: Plan) -> PlanDiff:
     after = {r["urn"]: r for r in head.resources}
     added = [after[u] for u in after if u not in before]
     removed = [before[u] for u in before if u not in after]
-    changed = []
+    changed: list[Change] = []
+    reordered: list[Change] = []
     for urn in after:
         if urn not in before:
             continue
@@ -87,15 +103,21 @@ def diff(base: Plan, head: Plan) -> PlanDiff:
         for opt in _OPTION_FIELDS:
             if b.get(opt) != a.get(opt):
                 paths.append((f"<{opt}>", b.get(opt), a.get(opt)))
-        if paths:
+        if paths and {p for p, _, _ in paths} <= _ORDER_ONLY:
+            reordered.append(Change(urn, a["type"], a["name"], paths))
+        elif paths:
             changed.append(Change(urn, a["type"], a["name"], paths))
     outputs = value_diff(base.outputs, head.outputs)
-    return PlanDiff(added, removed, changed, outputs)
+    return PlanDiff(added, removed, changed, outputs, reordered)
 
 
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
 
 
 def format_text(result: PlanDiff) -> str:
@@ -110,8 +132,15 @@ def format_text(result: PlanDiff) -> str:
             lines.append(f"    {path}: {_short(b)} => {_short(a)}")
     for key, b, a in result.outputs:
         lines.append(f"~ output {key}: {_short(b)} => {_short(a)}")
+    for change in result.reordered:
+        before, after = change.paths[0][1] or [], change.paths[0][2] or []
+        gained = sorted(set(after) - set(before))
+        lost = sorted(set(before) - set(after))
+        shown = [f"+{_urn_name(u)}" for u in gained] + [f"-{_urn_name(u)}" for u in lost]
+        lines.append(f"= {change.type} {change.name}: dependencies only ({', '.join(shown)})")
     lines.append(
         f"{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to delete"
         + ("" if result.outputs else ", outputs unchanged")
+        + (f"; {len(result.reordered)} with new dependencies only (no step)" if result.reordered else "")
     )
     return "\n".join(lines)

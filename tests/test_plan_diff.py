@@ -1,0 +1,72 @@
+"""What the offline diff counts as a change: what the engine would act on, and nothing else."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tools.plan.diff import diff, format_text
+from tools.plan.engine import Plan
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+BASE_URN = "urn:pulumi:prod::broxiva-platform::broxiva:apps:BlueGreenService$kubernetes:apps/v1:Deployment::api-blue"
+
+
+def _plan(**changes) -> Plan:
+    resource = {
+        "urn": BASE_URN,
+        "type": DEPLOYMENT,
+        "name": "api-blue",
+        "custom": True,
+        "parent": None,
+        "provider": None,
+        "protect": False,
+        "dependencies": ["urn:pulumi:prod::broxiva-platform::kubernetes:core/v1:Namespace::app-namespace"],
+        "ignoreChanges": [],
+        "deleteBeforeReplace": False,
+        "inputs": {"spec": {"replicas": 2}},
+        "secretDigests": {},
+    }
+    resource.update(copy.deepcopy(changes))
+    return Plan("broxiva-platform", "prod", [resource], [], {})
+
+
+def test_identical_plans_differ_in_nothing():
+    result = diff(_plan(), _plan())
+    assert result.empty and not result.reordered
+    assert format_text(result).endswith("0 to add, 0 to change, 0 to delete, outputs unchanged")
+
+
+def test_new_dependencies_alone_are_no_step():
+    extra = "urn:pulumi:prod::broxiva-platform::broxiva:k8s:ExternalSecrets$kubernetes:x:ExternalSecret::es-all"
+    head = _plan(dependencies=[*_plan().resources[0]["dependencies"], extra])
+    result = diff(_plan(), head)
+    assert result.empty and not result.changed
+    assert [c.name for c in result.reordered] == ["api-blue"]
+    text = format_text(result)
+    assert "= kubernetes:apps/v1:Deployment api-blue: dependencies only (+es-all)" in text
+    assert text.endswith("0 to change, 0 to delete, outputs unchanged; 1 with new dependencies only (no step)")
+    assert result.to_dict()["summary"] == {"add": 0, "change": 0, "delete": 0, "reorder": 1}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("inputs", {"spec": {"replicas": 3}}, "spec.replicas"),
+        ("protect", True, "<protect>"),
+        ("provider", "urn:pulumi:prod::broxiva-platform::pulumi:providers:kubernetes::k8s::id", "<provider>"),
+        ("ignoreChanges", ["spec.replicas"], "<ignoreChanges>"),
+        ("deleteBeforeReplace", True, "<deleteBeforeReplace>"),
+    ],
+)
+def test_inputs_and_other_options_are_changes(field, value, path):
+    result = diff(_plan(), _plan(**{field: value}))
+    assert not result.empty and not result.reordered
+    assert [p for p, _, _ in result.changed[0].paths] == [path]
+
+
+def test_dependencies_beside_an_input_change_are_reported_with_it():
+    head = _plan(inputs={"spec": {"replicas": 3}}, dependencies=[])
+    [change] = diff(_plan(), head).changed
+    assert {p for p, _, _ in change.paths} == {"spec.replicas", "<dependencies>"}
