@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from ..config import DomainsConfig
+from ..k8s import charts
 from ..k8s.edge import Listener
 from ..names import GATEWAY_API_VERSION, SERVICE_PORT
 from ..options import children_depends_on
@@ -84,11 +84,12 @@ class Routes(pulumi.ComponentResource):
         names = []
         for app in sorted(args.apps, key=lambda a: a.name):
             spec = route_spec(app, args.listeners, args.canary_weight)
-            route = k8s.apiextensions.CustomResource(
+            route = charts.custom_resource(
                 f"{name}-{app.name}",
-                api_version=GATEWAY_API_VERSION,
-                kind="HTTPRoute",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=app.name, namespace=args.namespace),
+                GATEWAY_API_VERSION,
+                "HTTPRoute",
+                app.name,
+                args.namespace,
                 spec={
                     "parentRefs": [{"name": args.gateway_name, "sectionName": s} for s in spec["sections"]],
                     "hostnames": spec["hostnames"],
@@ -99,11 +100,12 @@ class Routes(pulumi.ComponentResource):
             names.append(route.metadata.apply(lambda m: m["name"]))
         www = next((listener for listener in args.listeners if listener.hostname == args.domains.www), None)
         if www is not None:
-            redirect = k8s.apiextensions.CustomResource(
+            redirect = charts.custom_resource(
                 f"{name}-www-redirect",
-                api_version=GATEWAY_API_VERSION,
-                kind="HTTPRoute",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="www-redirect", namespace=args.namespace),
+                GATEWAY_API_VERSION,
+                "HTTPRoute",
+                "www-redirect",
+                args.namespace,
                 spec={
                     "parentRefs": [{"name": args.gateway_name, "sectionName": www.name}],
                     "hostnames": [www.hostname],

@@ -136,11 +136,12 @@ class CertManager(pulumi.ComponentResource):
         }
         issuers = {}
         for issuer_name, server in ACME_SERVERS.items():
-            issuers[issuer_name] = k8s.apiextensions.CustomResource(
+            issuers[issuer_name] = charts.custom_resource(
                 f"{name}-{issuer_name}",
-                api_version=API_VERSION,
-                kind="ClusterIssuer",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=issuer_name),
+                API_VERSION,
+                "ClusterIssuer",
+                issuer_name,
+                None,
                 spec={
                     "acme": {
                         "server": server,
@@ -161,11 +162,12 @@ class CertManager(pulumi.ComponentResource):
         names = certificate_secret_names(args.environment)
         hosts = certificate_hosts(args.domains)
         for role in ("api", "web"):
-            k8s.apiextensions.CustomResource(
+            charts.custom_resource(
                 f"{name}-{role}-certificate",
-                api_version=API_VERSION,
-                kind="Certificate",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=names[role], namespace=args.app_namespace),
+                API_VERSION,
+                "Certificate",
+                names[role],
+                args.app_namespace,
                 spec={
                     "secretName": names[role],
                     "dnsNames": hosts[role],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -72,3 +74,24 @@ def restricted_namespace(name: str, namespace: str, opts: pulumi.ResourceOptions
 def name_of(resource: k8s.apiextensions.CustomResource) -> pulumi.Output[str]:
     """metadata.name of a custom resource, carrying the dependency on it (its metadata is untyped)."""
     return resource.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+
+
+def custom_resource(
+    name: str,
+    api_version: str,
+    kind: str,
+    object_name: pulumi.Input[str],
+    namespace: pulumi.Input[str] | None,
+    *,
+    spec: pulumi.Input[Mapping[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A custom resource named ``object_name`` (in ``namespace``, or cluster-scoped when None)."""
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=api_version,
+        kind=kind,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace),
+        spec=spec,
+        opts=opts,
+    )

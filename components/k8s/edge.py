@@ -144,28 +144,31 @@ class Edge(pulumi.ComponentResource):
         }
         if args.proxy_replicas > 1:
             provider["kubernetes"]["envoyPDB"] = {"minAvailable": 1}
-        proxy = k8s.apiextensions.CustomResource(
+        proxy = charts.custom_resource(
             f"{name}-proxy-config",
-            api_version=ENVOY_API,
-            kind="EnvoyProxy",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=PROXY_CONFIG, namespace=args.app_namespace),
+            ENVOY_API,
+            "EnvoyProxy",
+            PROXY_CONFIG,
+            args.app_namespace,
             spec={"provider": provider},
             opts=crd_ready,
         )
-        gateway_class = k8s.apiextensions.CustomResource(
+        gateway_class = charts.custom_resource(
             f"{name}-class",
-            api_version=GATEWAY_API_VERSION,
-            kind="GatewayClass",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_CLASS),
+            GATEWAY_API_VERSION,
+            "GatewayClass",
+            GATEWAY_CLASS,
+            None,
             spec={"controllerName": CONTROLLER_NAME, "description": "Broxiva edge (Envoy Gateway)"},
             opts=crd_ready,
         )
         self.listeners = https_listeners(args.domains, args.web_certificate_secret, args.api_certificate_secret)
-        gateway = k8s.apiextensions.CustomResource(
+        gateway = charts.custom_resource(
             f"{name}-gateway",
-            api_version=GATEWAY_API_VERSION,
-            kind="Gateway",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_NAME, namespace=args.app_namespace),
+            GATEWAY_API_VERSION,
+            "Gateway",
+            GATEWAY_NAME,
+            args.app_namespace,
             spec={
                 "gatewayClassName": charts.name_of(gateway_class),
                 "infrastructure": {
@@ -189,11 +192,12 @@ class Edge(pulumi.ComponentResource):
         )
         parent_ref = {"name": charts.name_of(gateway)}
         # Port 80 only redirects; cert-manager's HTTP-01 solver routes match their exact path first.
-        k8s.apiextensions.CustomResource(
+        charts.custom_resource(
             f"{name}-https-redirect",
-            api_version=GATEWAY_API_VERSION,
-            kind="HTTPRoute",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="https-redirect", namespace=args.app_namespace),
+            GATEWAY_API_VERSION,
+            "HTTPRoute",
+            "https-redirect",
+            args.app_namespace,
             spec={
                 "parentRefs": [{**parent_ref, "sectionName": HTTP_LISTENER}],
                 "rules": [
@@ -208,11 +212,12 @@ class Edge(pulumi.ComponentResource):
         )
         rules = RATE_LIMITS[args.rate_limiting]
         if rules:
-            k8s.apiextensions.CustomResource(
+            charts.custom_resource(
                 f"{name}-rate-limit",
-                api_version=ENVOY_API,
-                kind="BackendTrafficPolicy",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="broxiva-rate-limit", namespace=args.app_namespace),
+                ENVOY_API,
+                "BackendTrafficPolicy",
+                "broxiva-rate-limit",
+                args.app_namespace,
                 spec={
                     "targetRefs": [{"group": GATEWAY_API_GROUP, "kind": "Gateway", "name": charts.name_of(gateway)}],
                     "rateLimit": {"local": {"rules": rules}},

@@ -105,11 +105,12 @@ class ExternalSecrets(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        store = k8s.apiextensions.CustomResource(
+        store = charts.custom_resource(
             f"{name}-store",
-            api_version=API_VERSION,
-            kind="SecretStore",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=STORE_NAME, namespace=args.app_namespace),
+            API_VERSION,
+            "SecretStore",
+            STORE_NAME,
+            args.app_namespace,
             spec={
                 "provider": {
                     "azurekv": {
@@ -123,11 +124,12 @@ class ExternalSecrets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, account]),
         )
         store_ref = {"kind": "SecretStore", "name": charts.name_of(store)}
-        all_secrets = k8s.apiextensions.CustomResource(
+        all_secrets = charts.custom_resource(
             f"{name}-all",
-            api_version=API_VERSION,
-            kind="ExternalSecret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=EXTERNAL_SECRET_NAME, namespace=args.app_namespace),
+            API_VERSION,
+            "ExternalSecret",
+            EXTERNAL_SECRET_NAME,
+            args.app_namespace,
             spec={
                 "refreshInterval": args.refresh_interval,
                 "secretStoreRef": store_ref,
@@ -139,11 +141,12 @@ class ExternalSecrets(pulumi.ComponentResource):
         self.pull_secret_name = None
         if args.pull_secret:
             pull = args.pull_secret
-            pull_secret = k8s.apiextensions.CustomResource(
+            pull_secret = charts.custom_resource(
                 f"{name}-registry-pull",
-                api_version=API_VERSION,
-                kind="ExternalSecret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=PULL_SECRET_NAME, namespace=args.app_namespace),
+                API_VERSION,
+                "ExternalSecret",
+                PULL_SECRET_NAME,
+                args.app_namespace,
                 spec={
                     "refreshInterval": args.refresh_interval,
                     "secretStoreRef": store_ref,
