@@ -7,12 +7,15 @@ the engine's unknown-checking proxy, URN, name, options, provider, policy config
 
 Stack policies see outputs under the engine; a recorded plan has inputs only. The one output a stack rule
 needs, the PublicIPAddress ``ipAddress``, is added from the stack output ``gatewayIp``.
+
+Like the engine, every policy gets its own ``props``: the unknown-checking proxy rebuilds every dict and
+list of the inputs, so nothing one policy changes reaches another or the plan (the leaves are JSON
+scalars). The stack policies share one resource graph; only their config differs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
@@ -84,8 +87,64 @@ def _provider(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any
     provider = by_urn.get(urn)
     if provider is None:
         return None
-    props = unknown_checking_proxy(copy.deepcopy(provider.get("inputs") or {}))
+    props = unknown_checking_proxy(provider.get("inputs") or {})
     return PolicyProviderResource(provider["type"], props, provider["urn"], provider["name"])
+
+
+_UNBUILT: Any = object()
+
+
+class _ResourceArgs(ResourceValidationArgs):
+    """The engine's ResourceValidationArgs, with ``props``, ``opts`` and ``provider`` built on first read.
+
+    Most resource policies check the type and return without reading them, and building the proxies is
+    most of the cost of a run; a policy that reads them gets the same fresh values the engine would build.
+    """
+
+    def __init__(
+        self, resource: Mapping[str, Any], config: Mapping[str, Any] | None, by_urn: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        self._resource = resource
+        self._by_urn = by_urn
+        super().__init__(
+            resource["type"],
+            _UNBUILT,
+            resource["urn"],
+            resource["name"],
+            _UNBUILT,
+            _UNBUILT,
+            config=dict(config or {}),
+        )
+
+    @property  # type: ignore[override]
+    def props(self) -> Mapping[str, Any]:
+        if self._props is _UNBUILT:
+            self._props = unknown_checking_proxy(self._resource.get("inputs") or {})
+        return self._props
+
+    @props.setter
+    def props(self, value: Mapping[str, Any]) -> None:
+        self._props = value
+
+    @property  # type: ignore[override]
+    def opts(self) -> PolicyResourceOptions:
+        if self._opts is _UNBUILT:
+            self._opts = _options(self._resource)
+        return self._opts
+
+    @opts.setter
+    def opts(self, value: PolicyResourceOptions) -> None:
+        self._opts = value
+
+    @property  # type: ignore[override]
+    def provider(self) -> PolicyProviderResource | None:
+        if self._provider is _UNBUILT:
+            self._provider = _provider(self._resource, self._by_urn)
+        return self._provider
+
+    @provider.setter
+    def provider(self, value: PolicyProviderResource | None) -> None:
+        self._provider = value
 
 
 def resource_args(
@@ -94,15 +153,7 @@ def resource_args(
     by_urn: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ResourceValidationArgs:
     """The ResourceValidationArgs the engine builds for one recorded resource."""
-    return ResourceValidationArgs(
-        resource["type"],
-        unknown_checking_proxy(copy.deepcopy(resource.get("inputs") or {})),
-        resource["urn"],
-        resource["name"],
-        _options(resource),
-        _provider(resource, by_urn or {}),
-        config=dict(config or {}),
-    )
+    return _ResourceArgs(resource, config, by_urn or {})
 
 
 def output_view(plan: Any) -> dict[str, dict[str, Any]]:
@@ -125,15 +176,16 @@ def stack_args(
     plan: Any, config: Mapping[str, Any] | None, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None
 ) -> StackValidationArgs:
     """The StackValidationArgs of the recorded graph (props: inputs plus ``extra_outputs`` by URN)."""
+    return StackValidationArgs(_stack_resources(plan, extra_outputs), config=dict(config or {}))
+
+
+def _stack_resources(plan: Any, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> list[PolicyResource]:
     extra_outputs = output_view(plan) if extra_outputs is None else extra_outputs
     resources = _resources(plan)
     by_urn = {r["urn"]: r for r in resources}
     built: dict[str, PolicyResource] = {}
     for resource in resources:
-        props = {
-            **copy.deepcopy(resource.get("inputs") or {}),
-            **copy.deepcopy(dict(extra_outputs.get(resource["urn"], {}))),
-        }
+        props = {**(resource.get("inputs") or {}), **dict(extra_outputs.get(resource["urn"], {}))}
         built[resource["urn"]] = PolicyResource(
             resource["type"],
             unknown_checking_proxy(props),
@@ -150,7 +202,7 @@ def stack_args(
         parent = resource.get("parent")
         policy_resource.parent = built.get(parent) if parent else None
         policy_resource.dependencies = [built[d] for d in resource.get("dependencies") or () if d in built]
-    return StackValidationArgs(list(built.values()), config=dict(config or {}))
+    return list(built.values())
 
 
 def _collector(
@@ -192,6 +244,7 @@ def evaluate(
     resources = _resources(plan)
     by_urn = {r["urn"]: r for r in resources}
     violations: list[Violation] = []
+    graph: list[PolicyResource] | None = None
 
     for policy in chosen:
         level = enforcement_level(policy)
@@ -205,8 +258,10 @@ def evaluate(
                 report = _collector(violations, policy.name, level, fixed_urn=resource["urn"])
                 _validate(policy, resource_args(resource, configs[policy.name], by_urn), report, violations)
         elif isinstance(policy, StackValidationPolicy):
-            report = _collector(violations, policy.name, level)
-            _validate(policy, stack_args(plan, configs[policy.name], extra_outputs), report, violations)
+            if graph is None:
+                graph = _stack_resources(plan, extra_outputs)
+            args = StackValidationArgs(list(graph), config=dict(configs[policy.name]))
+            _validate(policy, args, _collector(violations, policy.name, level), violations)
     return violations
 
 

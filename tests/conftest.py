@@ -2,13 +2,20 @@
 
 Mock and config state is process-global in the Pulumi SDK, so it is set inside
 each run (``tools.plan.engine.run``), never at import time. Runs are pure
-functions of (stack, config changes): identical requests share one result.
+functions of the stack configuration (the stack files plus ``--set``-style
+changes): within one test session each distinct run happens once, and the
+processes of a parallel session share the results through files.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+import contextlib
+import fcntl
+import gc
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +25,103 @@ from tools.plan import engine, stackconfig
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STACKS = ("dev", "staging", "prod")
 
-_cache: dict[tuple, engine.Plan] = {}
+# A run allocates hundreds of thousands of short-lived objects next to the large, permanent module graph
+# of the cloud SDKs: rarer young collections, and a frozen heap after the first run, roughly halve it.
+gc.set_threshold(50_000, 20, 100)
+
+# Results of this process: a run's outcome as JSON text, by request and by configuration.
+_by_request: dict[tuple, str] = {}
+_by_config: dict[str, str] = {}
+_shared_dir: Path | None = None
+_frozen = False
+# The real run, even while a test stands cached_run in for it.
+_engine_run = engine.run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Files under the session's base directory, common to the processes of a parallel session."""
+    global _shared_dir
+    base = tmp_path_factory.getbasetemp()
+    worker = getattr(request.config, "workerinput", None)
+    # A parallel session gives each process its own directory inside the session's directory.
+    if worker is not None:
+        base = base.parent
+    _shared_dir = base / "program-runs"
+    _shared_dir.mkdir(exist_ok=True)
+    if worker is not None and any("plan" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        # Nearly every test reads the three stacks as they are: each process starts with its share of them,
+        # instead of all starting with the same one and waiting for whichever began it first.
+        index, count = int(worker["workerid"].removeprefix("gw")), int(worker["workercount"])
+        for stack in STACKS[index::count]:
+            # A failing stack is for the tests that read it to report.
+            with contextlib.suppress(Exception):
+                run_program(stack)
+    yield
+    _shared_dir = None
+
+
+def _config_key(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
+    """Everything a run reads: the tree, the stack and its whole configuration."""
+    doc = {
+        "projectDir": str(project_dir.resolve()),
+        "project": cfg.project,
+        "stack": cfg.stack,
+        "config": cfg.encoded(),
+        "secretKeys": sorted(cfg.secret_keys),
+        "placeholders": cfg.placeholders,
+        "fillSecrets": fill_secrets,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _render(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
+    global _frozen
+    try:
+        text = json.dumps({"plan": _engine_run(project_dir, cfg, fill_secrets=fill_secrets).to_dict()})
+    except engine.ProgramConfigError as err:
+        text = json.dumps({"configError": str(err)})
+    if not _frozen:
+        # The first run imported the SDK modules the program uses: later collections can skip them.
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+    return text
+
+
+def _outcome(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
+    """The run's outcome as JSON text: rendered here, or read from the process that rendered it first."""
+    key = _config_key(project_dir, cfg, fill_secrets)
+    if key in _by_config:
+        return _by_config[key]
+    if _shared_dir is None:
+        text = _render(project_dir, cfg, fill_secrets)
+    else:
+        done = _shared_dir / f"{key}.json"
+        with open(_shared_dir / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.exists():
+                text = done.read_text()
+            else:
+                text = _render(project_dir, cfg, fill_secrets)
+                partial = done.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(text)
+                partial.replace(done)
+    _by_config[key] = text
+    return text
+
+
+def _plan(text: str) -> engine.Plan:
+    """A fresh copy of a run's plan (tests change what they are given); a refused configuration raises."""
+    doc = json.loads(text)
+    if "configError" in doc:
+        raise engine.ProgramConfigError(doc["configError"])
+    return engine.Plan.from_dict(doc["plan"])
+
+
+def cached_run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool = True) -> engine.Plan:
+    """``engine.run`` through this session's results: for the plan tool's own tests."""
+    return _plan(_outcome(project_dir, cfg, fill_secrets))
 
 
 def run_program(
@@ -37,7 +140,7 @@ def run_program(
         tuple(sorted((secret_sets or {}).items())),
         fill_secrets,
     )
-    if key not in _cache:
+    if key not in _by_request:
         cfg = stackconfig.load(
             PROJECT_DIR,
             stack,
@@ -45,8 +148,8 @@ def run_program(
             secret_sets=list((secret_sets or {}).items()),
             unsets=list(unset),
         )
-        _cache[key] = engine.run(PROJECT_DIR, cfg, fill_secrets=fill_secrets)
-    return copy.deepcopy(_cache[key])
+        _by_request[key] = _outcome(PROJECT_DIR, cfg, fill_secrets)
+    return _plan(_by_request[key])
 
 
 @pytest.fixture

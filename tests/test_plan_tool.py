@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR, STACKS
+from tests.conftest import PROJECT_DIR, STACKS, cached_run, run_program
 from tools.plan import __main__ as cli
 from tools.plan import diff as plan_diff
 from tools.plan import engine, stackconfig
@@ -22,6 +22,13 @@ def _cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def session_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI in this process renders through the session's runs: a run depends on its configuration only."""
+    monkeypatch.setattr(engine, "run", cached_run)
+
+
+@pytest.mark.usefixtures("session_runs")
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_writes_resources_manifests_and_helm_releases(stack: str, tmp_path: Path, capsys) -> None:
     assert cli.main(["render", "--stack", stack, "--out", str(tmp_path)]) == 0
@@ -47,9 +54,11 @@ def _fresh(stack: str, **kwargs) -> engine.Plan:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_render_is_deterministic(stack: str) -> None:
-    assert _fresh(stack).to_json() == _fresh(stack).to_json()
+    """A new run in this process equals the session's run of the same stack (possibly another process's)."""
+    assert _fresh(stack).to_json() == run_program(stack).to_json()
 
 
+@pytest.mark.usefixtures("session_runs")
 @pytest.mark.parametrize("stack", STACKS)
 def test_secrets_never_appear_in_the_render(stack: str, tmp_path: Path) -> None:
     marker = "sk-live-NEVER-IN-RENDER-4242"
@@ -67,8 +76,8 @@ def test_secrets_never_appear_in_the_render(stack: str, tmp_path: Path) -> None:
 
 
 def test_diff_reports_exactly_a_known_change() -> None:
-    base = _fresh("prod")
-    head = _fresh("prod", sets=[("cluster.workloadPool.maxCount", "20")])
+    base = run_program("prod")
+    head = run_program("prod", {"cluster.workloadPool.maxCount": "20"})
     result = plan_diff.diff(base, head)
     assert not result.added and not result.removed and not result.outputs
     assert [(c.type, c.name) for c in result.changed] == [
@@ -78,9 +87,10 @@ def test_diff_reports_exactly_a_known_change() -> None:
 
 
 def test_diff_of_nothing_is_empty() -> None:
-    assert plan_diff.diff(_fresh("dev"), _fresh("dev")).empty
+    assert plan_diff.diff(run_program("dev"), run_program("dev")).empty
 
 
+@pytest.mark.usefixtures("session_runs")
 def test_diff_cli_json(capsys) -> None:
     assert cli.main(["diff", "--stack", "prod", "--set", "cluster.workloadPool.maxCount=20", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -88,15 +98,18 @@ def test_diff_cli_json(capsys) -> None:
     assert doc["changed"][0]["changes"] == [{"path": "maxCount", "before": 15, "after": 20}]
 
 
-def test_diff_against_a_git_ref_renders_that_commit() -> None:
+@pytest.mark.usefixtures("session_runs")
+def test_diff_against_a_git_ref_renders_that_commit(capsys) -> None:
+    """The base is rendered from ``git archive`` of the ref, in its own process (its own module tree)."""
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True).returncode != 0:
         pytest.skip("not a git checkout")
-    proc = _cli("diff", "--stack", "dev", "--base", "HEAD", "--json")
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    code = cli.main(["diff", "--stack", "dev", "--base", "HEAD", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
     assert set(doc) >= {"added", "removed", "changed", "summary"}
-    bad = _cli("diff", "--stack", "dev", "--base", "no-such-ref-xyz")
-    assert bad.returncode == 2 and "no-such-ref-xyz" in bad.stderr
+    assert cli.main(["diff", "--stack", "dev", "--base", "no-such-ref-xyz"]) == 2
+    assert "no-such-ref-xyz" in capsys.readouterr().err
 
 
 def test_bad_config_exits_2_with_one_line_and_no_traceback() -> None:
@@ -109,9 +122,9 @@ def test_bad_config_exits_2_with_one_line_and_no_traceback() -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_unknown_stack_exits_2() -> None:
-    proc = _cli("render", "--stack", "qa")
-    assert proc.returncode == 2 and "Pulumi.qa.yaml" in proc.stderr
+def test_unknown_stack_exits_2(capsys) -> None:
+    assert cli.main(["render", "--stack", "qa"]) == 2
+    assert "Pulumi.qa.yaml" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- config merging, as the CLI does it

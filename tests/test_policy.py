@@ -903,6 +903,21 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
+_ANALYZED: dict[tuple[str, bytes], list[Any]] = {}
+
+
+def _analyze(servicer: _PolicyAnalyzerServicer, overrides: dict[str, dict[str, Any]], request) -> list[Any]:
+    """The servicer's diagnostics for one resource, once per distinct request and policy config.
+
+    Analyze depends on nothing else, and a case changes one resource of a stack: the others are the
+    requests of every other case on that stack.
+    """
+    key = (json.dumps(overrides, sort_keys=True), request.SerializeToString(deterministic=True))
+    if key not in _ANALYZED:
+        _ANALYZED[key] = list(servicer.Analyze(request, None).diagnostics)
+    return _ANALYZED[key]
+
+
 def _engine_violations(plan: engine.Plan, overrides: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     """The pack as the Pulumi engine drives it: pulumi_policy's own analyzer servicer, fed protobuf requests."""
     servicer = _PolicyAnalyzerServicer(rule_package.PACK_NAME, "0.0.1", POLICIES, rule_package.PACK_ENFORCEMENT_LEVEL)
@@ -944,7 +959,7 @@ def _engine_violations(plan: engine.Plan, overrides: dict[str, dict[str, Any]]) 
             provider=provider(resource),
         )
         # The engine attributes a resource policy's diagnostics to the analyzed resource.
-        found += [(d, d.urn or resource["urn"]) for d in servicer.Analyze(request, None).diagnostics]
+        found += [(d, d.urn or resource["urn"]) for d in _analyze(servicer, overrides, request)]
     extra = output_view(plan)
     stack_request = proto.AnalyzeStackRequest(
         resources=[
