@@ -18,13 +18,21 @@ from typing import Any
 import yaml
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-SECRET_SIG_KEY = rpc._special_sig_key
-SECRET_SIG = rpc._special_secret_sig
+from tools.pulumi_sdk import (
+    SECRET_SIG,
+    SECRET_SIG_KEY,
+    deserialize_properties,
+    ensure_event_loop,
+    mock_urn,
+    remember_mock_resource,
+    resource_pb2,
+    serialize_properties,
+    sync_await,
+)
+
 SECRET_MASK = "[secret]"
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-000000000002"
@@ -300,13 +308,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
         self.invokes: list[dict[str, Any]] = []
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
+        urn = mock_urn(self, request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        ensure_event_loop()
+        inputs = deserialize_properties(request.object)
         self.registrations.append(
             {
                 "urn": urn,
@@ -337,12 +348,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state and not is_secret(state[key]):
                 state[key] = {SECRET_SIG_KEY: SECRET_SIG, "value": state[key]}
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        obj_proto = sync_await(serialize_properties(state, {}))
+        remember_mock_resource(self, urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
     def Invoke(self, request):  # noqa: N802 - gRPC method name
-        _ensure_event_loop()
-        args = rpc.deserialize_properties(request.args)
+        ensure_event_loop()
+        args = deserialize_properties(request.args)
         self.invokes.append({"token": request.tok, "args": args})
         return super().Invoke(request)
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        # The stack registers its exports once, after the program has run: they are the stack outputs as
+        # the engine receives them, secrets still wrapped. Read as plain JSON, nested nulls stay (the SDK's
+        # deserializer would drop them).
+        if request.urn and request.urn == self.stack_urn:
+            self.stack_outputs = MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
