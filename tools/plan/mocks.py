@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 import yaml
+from google.protobuf import empty_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import mocks as pulumi_mocks
 
@@ -42,7 +43,7 @@ DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
 _NS = uuid.UUID("6f1c2a4e-0000-4000-8000-00000000b0b0")
 
 # ARM provider namespace and collection of the azure-native types the program uses.
-_ARM = {
+_ARM: dict[str, str | None] = {
     "resources:ResourceGroup": None,
     "operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
@@ -156,7 +157,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         self.stack = stack
 
     # ------------------------------------------------------------------ invokes
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         if token == "azure-native:authorization:getClientConfig":
             return {
@@ -173,7 +174,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         return {}, []
 
     # ------------------------------------------------------------------ resources
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name = args.typ, args.name
         inputs = dict(args.inputs)
         if typ.startswith("azure-native:"):
@@ -195,17 +196,17 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             return ident, inputs
         return f"{name}-id", inputs
 
-    def _azure(self, typ: str, name: str, inputs: dict[str, Any]):
+    def _azure(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         plain = unwrap_secrets(inputs)
         short = typ.split(":", 1)[1]
         group = plain.get("resourceGroupName", "mock-rg")
         base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}"
         resource_name = self._physical_name(short, name, plain)
-        collection = _ARM.get(short, f"Microsoft.Mock/{short.replace(':', '.')}")
         if short == "resources:ResourceGroup":
             rid = base.rsplit("/", 1)[0] + "/" + plain.get("resourceGroupName", name)
         else:
-            collection = collection.format(
+            template = _ARM.get(short) or f"Microsoft.Mock/{short.replace(':', '.')}"
+            collection = template.format(
                 cluster=plain.get("resourceName", "cluster"),
                 identity=plain.get("resourceName", "identity"),
                 vault=plain.get("vaultName", "vault"),
@@ -287,7 +288,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         value = plain.get(key) if key else None
         return str(value) if value else f"{name}{_digest(name) % 10**7:07d}"
 
-    def _random(self, typ: str, name: str, inputs: dict[str, Any]):
+    def _random(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         state = dict(inputs)
         if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
             length = int(unwrap_secrets(inputs).get("length", 16))
@@ -304,6 +305,8 @@ class PlausibleMocks(pulumi_mocks.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that records each registration the way the engine receives it."""
 
+    mocks: PlausibleMocks
+
     def __init__(self, mocks: PlausibleMocks):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
@@ -311,7 +314,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.RegisterResourceRequest
+    ) -> resource_pb2.RegisterResourceResponse:
         urn = mock_urn(self, request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
             self.stack_urn = urn
@@ -352,13 +357,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         remember_mock_resource(self, urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
-    def Invoke(self, request):  # noqa: N802 - gRPC method name
+    def Invoke(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.ResourceInvokeRequest
+    ) -> resource_pb2.ResourceInvokeResponse:
         ensure_event_loop()
         args = deserialize_properties(request.args)
         self.invokes.append({"token": request.tok, "args": args})
         return super().Invoke(request)
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResourceOutputs(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.RegisterResourceOutputsRequest
+    ) -> empty_pb2.Empty:
         # The stack registers its exports once, after the program has run: they are the stack outputs as
         # the engine receives them, secrets still wrapped. Read as plain JSON, nested nulls stay (the SDK's
         # deserializer would drop them).
