@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 
 
-def children_depends_on(opts: pulumi.ResourceOptions | None) -> pulumi.Input[list[pulumi.Resource]] | None:
+def children_depends_on(
+    opts: pulumi.ResourceOptions | None,
+) -> pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None:
     """The ``depends_on`` a component was given, for the children that must wait for it too.
 
     The engine orders a component's children by their own dependencies only: a component's depends_on

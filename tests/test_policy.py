@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import yaml
 from google.protobuf import struct_pb2
-from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -33,7 +32,6 @@ from pulumi_policy import (
     Severity,
     StackValidationPolicy,
 )
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy import rules as rule_package
@@ -42,6 +40,8 @@ from policy.rules.azure import UNTAGGABLE_TYPES
 from policy.testing import evaluate, output_view, policy_config, resource_args, violated
 from tests.conftest import PROJECT_DIR, STACKS
 from tools.plan import engine
+from tools.pulumi_sdk import PolicyAnalyzerServicer as _PolicyAnalyzerServicer
+from tools.pulumi_sdk import proto
 
 POLICY_DIR = PROJECT_DIR / "policy"
 MANDATORY = EnforcementLevel.MANDATORY

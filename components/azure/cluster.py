@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -67,6 +68,12 @@ def _maintenance_window(cfg: ClusterConfig) -> aks.MaintenanceWindowArgs:
     )
 
 
+def _kubelet_object_id(profile: Mapping[str, aks.outputs.UserAssignedIdentityManagedClusterResponse] | None) -> str:
+    """The object ID of the kubelet identity AKS reports ("" while it reports none)."""
+    kubelet = (profile or {}).get("kubeletidentity")
+    return (kubelet.object_id or "") if kubelet else ""
+
+
 class AksCluster(pulumi.ComponentResource):
     """An AKS cluster as the platform expects it: Entra ID + Azure RBAC, no local accounts,
     workload identity, Azure CNI overlay with Cilium, Container Insights, managed upgrades."""
@@ -112,7 +119,9 @@ class AksCluster(pulumi.ComponentResource):
             dns_prefix=cfg.name,
             kubernetes_version=cfg.kubernetes_version,
             sku=aks.ManagedClusterSKUArgs(name="Base", tier=cfg.tier),
-            identity=aks.ManagedClusterIdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id]),
+            identity=aks.ManagedClusterIdentityArgs(
+                type=aks.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
             agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(name=SYSTEM_POOL, **system)],
             enable_rbac=True,
             disable_local_accounts=True,
@@ -218,9 +227,7 @@ class AksCluster(pulumi.ComponentResource):
         self.cluster_name = managed.name
         self.cluster_id = managed.id
         self.oidc_issuer_url = managed.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
-        self.kubelet_object_id = managed.identity_profile.apply(
-            lambda p: (p or {}).get("kubeletidentity").object_id if (p or {}).get("kubeletidentity") else ""
-        )
+        self.kubelet_object_id = managed.identity_profile.apply(_kubelet_object_id)
         self.control_plane_principal_id = identity.principal_id
         self.register_outputs(
             {

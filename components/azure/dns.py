@@ -60,7 +60,7 @@ class DnsRecords(pulumi.ComponentResource):
                 zone_name=cfg.zone_name,
                 resource_group_name=group.name,
                 location="global",
-                zone_type="Public",
+                zone_type=dns.ZoneType.PUBLIC,
                 tags=where.tags,
                 opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
             )

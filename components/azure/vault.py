@@ -50,7 +50,7 @@ def redis_url(redis: RedisConfig, password: str) -> str:
 def _vault_properties(kv: KeyVaultConfig, tenant_id: pulumi.Input[str]) -> keyvault.VaultPropertiesArgs:
     return keyvault.VaultPropertiesArgs(
         tenant_id=tenant_id,
-        sku=keyvault.SkuArgs(family="A", name="standard"),
+        sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
         enable_rbac_authorization=True,
         enable_soft_delete=True,
         soft_delete_retention_in_days=kv.soft_delete_retention_days,

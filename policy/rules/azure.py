@@ -310,7 +310,7 @@ def check_required_tags(resource_type, props, urn, name, opts, config) -> Iterab
     missing = [
         key
         for key in config["requiredTags"]
-        if tags.get(key) is not UNKNOWN and (not isinstance(tags.get(key), str) or not tags.get(key).strip())
+        if (value := tags.get(key)) is not UNKNOWN and (not isinstance(value, str) or not value.strip())
     ]
     if missing:
         yield (

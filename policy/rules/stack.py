@@ -266,7 +266,11 @@ def check_hpa(resources: list[StackResource], config: dict[str, Any]) -> Iterabl
         if not _known(api_version, kind, name):
             continue
         group = str(api_version).split("/", 1)[0] if "/" in str(api_version or "") else "core"
-        if (group, kind) not in {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}:
+        if not isinstance(kind, str) or (group, kind) not in {
+            ("apps", "Deployment"),
+            ("apps", "StatefulSet"),
+            ("apps", "ReplicaSet"),
+        }:
             continue
         if not any(
             namespace_of(w) == namespace_of(hpa) and name_of(w) == name for w in of_kind(resources, group, kind)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.pulumi_sdk import sync_await
+
 from . import stackconfig
-from .mocks import PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
+from .mocks import SECRET_MASK, PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
 
 _CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
 
@@ -103,10 +105,7 @@ def _fill_required_secrets(project_dir: Path, cfg: stackconfig.OfflineConfig) ->
 def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool = True) -> Plan:
     """Run ``project_dir/__main__.py`` for ``cfg`` under mocks and return what it declared."""
     import pulumi
-    from pulumi.runtime import settings as pulumi_settings
-    from pulumi.runtime.mocks import MockMonitor  # noqa: F401 - imported for the side effect of loading mocks
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
+    from pulumi.runtime.mocks import MockEngine
 
     project_dir = project_dir.resolve()
     if str(project_dir) not in sys.path:
@@ -116,17 +115,26 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
 
     mocks = PlausibleMocks(cfg.stack)
     monitor = RecordingMonitor(mocks)
-    pulumi_settings.ROOT.set(None)
     # As the language host does (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec): the CLI passes
     # the config as PULUMI_CONFIG and its secret keys as PULUMI_CONFIG_SECRET_KEYS, and the host loads both
-    # with set_all_config before the program runs.
+    # with set_all_config, configures the runtime, then runs the program with run_in_stack, which creates
+    # the stack resource and registers its exports as the stack outputs.
     saved_env = {key: os.environ.get(key) for key in _CONFIG_ENV}
     os.environ["PULUMI_CONFIG"] = json.dumps(cfg.encoded(), sort_keys=True)
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(cfg.secret_keys))
     pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
-    pulumi.runtime.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, monitor=monitor)
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
+    # reset_options forgets the stack of an earlier run in this process (run_in_stack creates a new one) and
+    # starts from fresh settings: no RPCs or outputs left over from that run.
+    pulumi.runtime.reset_options()
+    pulumi.runtime.configure(
+        pulumi.runtime.Settings(
+            project=cfg.project,
+            stack=cfg.stack,
+            monitor=monitor,
+            engine=MockEngine(None),
+            dry_run=False,
+        )
+    )
 
     main = project_dir / "__main__.py"
 
@@ -134,7 +142,7 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
         runpy.run_path(str(main), run_name="__main__")
 
     try:
-        _sync_await(run_pulumi_func(program))
+        sync_await(pulumi.runtime.run_in_stack(program))
     except pulumi.RunError as err:
         if type(err).__name__ == "ConfigError":
             raise ProgramConfigError(str(err)) from None
@@ -146,13 +154,11 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
             else:
                 os.environ[key] = value
 
-    outputs: dict[str, Any] = {}
-    root = pulumi_settings.get_root_resource()
-    for key, out in sorted((getattr(root, "outputs", None) or {}).items()):
-        output = pulumi.Output.from_input(out)
-        value = _sync_await(output.future())
-        secret = _sync_await(output.is_secret())
-        outputs[key] = "[secret]" if secret else _jsonable(mask_secrets(value))
+    # An output that holds a secret anywhere is secret as a whole, as Output.from_input would make it.
+    outputs = {
+        key: SECRET_MASK if secret_digests(value) else _jsonable(value)
+        for key, value in sorted(monitor.stack_outputs.items())
+    }
 
     resources = []
     for reg in monitor.registrations:

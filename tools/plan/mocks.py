@@ -16,15 +16,24 @@ import uuid
 from typing import Any
 
 import yaml
+from google.protobuf import empty_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-SECRET_SIG_KEY = rpc._special_sig_key
-SECRET_SIG = rpc._special_secret_sig
+from tools.pulumi_sdk import (
+    SECRET_SIG,
+    SECRET_SIG_KEY,
+    deserialize_properties,
+    ensure_event_loop,
+    mock_urn,
+    remember_mock_resource,
+    resource_pb2,
+    serialize_properties,
+    sync_await,
+)
+
 SECRET_MASK = "[secret]"
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-000000000002"
@@ -34,7 +43,7 @@ DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
 _NS = uuid.UUID("6f1c2a4e-0000-4000-8000-00000000b0b0")
 
 # ARM provider namespace and collection of the azure-native types the program uses.
-_ARM = {
+_ARM: dict[str, str | None] = {
     "resources:ResourceGroup": None,
     "operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters",
@@ -148,7 +157,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         self.stack = stack
 
     # ------------------------------------------------------------------ invokes
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         if token == "azure-native:authorization:getClientConfig":
             return {
@@ -165,7 +174,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         return {}, []
 
     # ------------------------------------------------------------------ resources
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name = args.typ, args.name
         inputs = dict(args.inputs)
         if typ.startswith("azure-native:"):
@@ -187,17 +196,17 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             return ident, inputs
         return f"{name}-id", inputs
 
-    def _azure(self, typ: str, name: str, inputs: dict[str, Any]):
+    def _azure(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         plain = unwrap_secrets(inputs)
         short = typ.split(":", 1)[1]
         group = plain.get("resourceGroupName", "mock-rg")
         base = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}"
         resource_name = self._physical_name(short, name, plain)
-        collection = _ARM.get(short, f"Microsoft.Mock/{short.replace(':', '.')}")
         if short == "resources:ResourceGroup":
             rid = base.rsplit("/", 1)[0] + "/" + plain.get("resourceGroupName", name)
         else:
-            collection = collection.format(
+            template = _ARM.get(short) or f"Microsoft.Mock/{short.replace(':', '.')}"
+            collection = template.format(
                 cluster=plain.get("resourceName", "cluster"),
                 identity=plain.get("resourceName", "identity"),
                 vault=plain.get("vaultName", "vault"),
@@ -279,7 +288,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         value = plain.get(key) if key else None
         return str(value) if value else f"{name}{_digest(name) % 10**7:07d}"
 
-    def _random(self, typ: str, name: str, inputs: dict[str, Any]):
+    def _random(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         state = dict(inputs)
         if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
             length = int(unwrap_secrets(inputs).get("length", 16))
@@ -296,17 +305,24 @@ class PlausibleMocks(pulumi_mocks.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that records each registration the way the engine receives it."""
 
+    mocks: PlausibleMocks
+
     def __init__(self, mocks: PlausibleMocks):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
         self.invokes: list[dict[str, Any]] = []
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
+    def RegisterResource(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.RegisterResourceRequest
+    ) -> resource_pb2.RegisterResourceResponse:
+        urn = mock_urn(self, request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        ensure_event_loop()
+        inputs = deserialize_properties(request.object)
         self.registrations.append(
             {
                 "urn": urn,
@@ -337,12 +353,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state and not is_secret(state[key]):
                 state[key] = {SECRET_SIG_KEY: SECRET_SIG, "value": state[key]}
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        obj_proto = sync_await(serialize_properties(state, {}))
+        remember_mock_resource(self, urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
-    def Invoke(self, request):  # noqa: N802 - gRPC method name
-        _ensure_event_loop()
-        args = rpc.deserialize_properties(request.args)
+    def Invoke(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.ResourceInvokeRequest
+    ) -> resource_pb2.ResourceInvokeResponse:
+        ensure_event_loop()
+        args = deserialize_properties(request.args)
         self.invokes.append({"token": request.tok, "args": args})
         return super().Invoke(request)
+
+    def RegisterResourceOutputs(  # noqa: N802 - gRPC method name
+        self, request: resource_pb2.RegisterResourceOutputsRequest
+    ) -> empty_pb2.Empty:
+        # The stack registers its exports once, after the program has run: they are the stack outputs as
+        # the engine receives them, secrets still wrapped. Read as plain JSON, nested nulls stay (the SDK's
+        # deserializer would drop them).
+        if request.urn and request.urn == self.stack_urn:
+            self.stack_outputs = MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)

@@ -1,0 +1,72 @@
+"""Every Pulumi SDK internal the offline harness and its tests rely on, in one place.
+
+The program itself uses public APIs only. The harness (``tools/plan``) plays the engine's side of the
+wire and the tests drive the policy pack the way the engine does, and both need a few names the SDKs do
+not publish: the wire signature of secrets, the synchronous bridge into the SDK's event loop, property
+(de)serialization, the generated protobuf modules, the mock monitor's bookkeeping and the policy pack's
+analyzer servicer. They are all reached here, so an SDK upgrade that moves or reshapes one of them
+breaks one module, and ``tests/test_pulumi_sdk.py`` names the installed version and the name that moved.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+try:
+    from pulumi.runtime import proto, rpc
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    # On the wire a secret is the map {SECRET_SIG_KEY: SECRET_SIG, "value": ...} (the engine's
+    # sdk/go/common/resource/properties.go); the Python SDK keeps both strings private.
+    SECRET_SIG_KEY: str = rpc._special_sig_key
+    SECRET_SIG: str = rpc._special_secret_sig
+except (ImportError, AttributeError) as err:
+    # Everything that imports the harness lands here first: say which SDK moved what.
+    _versions = ", ".join(f"{d} {importlib.metadata.version(d)}" for d in ("pulumi", "pulumi-policy"))
+    raise ImportError(f"a Pulumi SDK internal moved ({_versions}): {err}; tools/pulumi_sdk.py needs updating") from err
+
+__all__ = [
+    "SECRET_SIG",
+    "SECRET_SIG_KEY",
+    "PolicyAnalyzerServicer",
+    "deserialize_properties",
+    "ensure_event_loop",
+    "mock_urn",
+    "proto",
+    "remember_mock_resource",
+    "resource_pb2",
+    "serialize_properties",
+    "sync_await",
+]
+
+T = TypeVar("T")
+
+# Deserializing resource references needs an event loop on the calling thread, and the mock monitor's
+# handlers run on executor threads that have none.
+ensure_event_loop = _ensure_event_loop
+
+serialize_properties = rpc.serialize_properties
+deserialize_properties = rpc.deserialize_properties
+
+# The servicer the policy pack's host serves to the engine; tests feed it the engine's own requests.
+PolicyAnalyzerServicer = _PolicyAnalyzerServicer
+
+
+def sync_await(awaitable: Awaitable[T]) -> T:
+    """Wait for ``awaitable`` on the SDK's event loop, also from inside a running task (as the SDK does)."""
+    return _sync_await(awaitable)
+
+
+def mock_urn(monitor: MockMonitor, parent: str, type_: str, name: str) -> str:
+    """The URN the mock monitor gives a resource, so recorded URNs are the ones the SDK hands back."""
+    return monitor.make_urn(parent, type_, name)
+
+
+def remember_mock_resource(monitor: MockMonitor, urn: str, id_: str, state: dict[str, Any]) -> None:
+    """Keep a registration where the mock monitor answers ``pulumi:pulumi:getResource`` invokes from."""
+    monitor.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
