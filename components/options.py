@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
+
+
+def removable(parent: pulumi.Resource, **options: Any) -> pulumi.ResourceOptions:
+    """Options of a child that may be deleted although its parent is protected.
+
+    A child inherits ``protect`` from its parent unless it sets its own (``pulumi/resource.py``
+    ``ResourceOptions`` merge in ``Resource.__init__``): role assignments, records, pools and secrets under
+    a protected vault, zone or cluster say False, so that the kept resource is the only one protected.
+    """
+    return pulumi.ResourceOptions(parent=parent, protect=False, **options)
 
 
 def children_depends_on(

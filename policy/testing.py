@@ -101,6 +101,12 @@ class _ResourceArgs(ResourceValidationArgs):
     most of the cost of a run; a policy that reads them gets the same fresh values the engine would build.
     """
 
+    # None: not built yet. The provider may itself be None, so it has its own flag.
+    _built_props: Mapping[str, Any] | None = None
+    _built_opts: PolicyResourceOptions | None = None
+    _built_provider: PolicyProviderResource | None = None
+    _provider_built: bool = False
+
     def __init__(
         self, resource: Mapping[str, Any], config: Mapping[str, Any] | None, by_urn: Mapping[str, Mapping[str, Any]]
     ) -> None:
@@ -116,35 +122,37 @@ class _ResourceArgs(ResourceValidationArgs):
             config=dict(config or {}),
         )
 
-    @property  # type: ignore[override]
+    @property
     def props(self) -> Mapping[str, Any]:
-        if self._props is _UNBUILT:
-            self._props = unknown_checking_proxy(self._resource.get("inputs") or {})
-        return self._props
+        if self._built_props is None:
+            self._built_props = unknown_checking_proxy(self._resource.get("inputs") or {})
+        return self._built_props
 
     @props.setter
     def props(self, value: Mapping[str, Any]) -> None:
-        self._props = value
+        self._built_props = None if value is _UNBUILT else value
 
-    @property  # type: ignore[override]
+    @property
     def opts(self) -> PolicyResourceOptions:
-        if self._opts is _UNBUILT:
-            self._opts = _options(self._resource)
-        return self._opts
+        if self._built_opts is None:
+            self._built_opts = _options(self._resource)
+        return self._built_opts
 
     @opts.setter
     def opts(self, value: PolicyResourceOptions) -> None:
-        self._opts = value
+        self._built_opts = None if value is _UNBUILT else value
 
-    @property  # type: ignore[override]
+    @property
     def provider(self) -> PolicyProviderResource | None:
-        if self._provider is _UNBUILT:
-            self._provider = _provider(self._resource, self._by_urn)
-        return self._provider
+        if not self._provider_built:
+            self._built_provider = _provider(self._resource, self._by_urn)
+            self._provider_built = True
+        return self._built_provider
 
     @provider.setter
     def provider(self, value: PolicyProviderResource | None) -> None:
-        self._provider = value
+        self._provider_built = value is not _UNBUILT
+        self._built_provider = None if value is _UNBUILT else value
 
 
 def resource_args(

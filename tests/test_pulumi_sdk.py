@@ -208,6 +208,36 @@ def test_analyzer_protobufs():
         _expect(hasattr(module, name), "pulumi", f"pulumi.runtime.proto.{name}", "exported")
 
 
+def test_settle_outputs():
+    settings = _internal("pulumi", "pulumi.runtime.settings", "SETTINGS")
+    shim = _shim()
+
+    def settle() -> tuple[bool, Any]:
+        pulumi.runtime.reset_options(project="proj", stack="dev")
+        _expect(
+            isinstance(settings.outputs, set) and hasattr(settings.lock, "acquire"),
+            "pulumi",
+            "pulumi.runtime.settings.SETTINGS.outputs/.lock",
+            "a set of pending Output tasks guarded by a lock",
+        )
+
+        async def chain() -> Any:
+            # An Output that another one's apply makes only once the first has a value: settling must wait
+            # for both rounds, as wait_for_rpcs would.
+            later: list[pulumi.Output[Any]] = []
+            pulumi.Output.from_input(asyncio.sleep(0, "a")).apply(
+                lambda v: later.append(pulumi.Output.from_input(asyncio.sleep(0, v + "b"))) or v
+            )
+            await shim.settle_outputs()
+            pending = [t for t in settings.outputs if not t.done()]
+            return not pending and len(later) == 1, await later[0].future() if later else None
+
+        return shim.sync_await(chain())
+
+    settled, value = _isolated(settle)
+    _expect(settled and value == "ab", "pulumi", "pulumi.runtime.settings.SETTINGS.outputs", "tracking every Output")
+
+
 def test_mock_monitor_bookkeeping():
     monitor_class = _internal("pulumi", "pulumi.runtime.mocks", "MockMonitor")
     registration = getattr(monitor_class, "ResourceRegistration", None)

@@ -112,25 +112,21 @@ class BlueGreenService(pulumi.ComponentResource):
         deployments = declare_releases(name, args, self)
         active_deployment = deployments.get(args.active_color)
         # Pulumi waits for the active color's Deployment to be ready before the selector moves to it.
-        stable = k8s.core.v1.Service(
-            f"{name}-stable",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=names.stable_service_name(args.app_name),
-                namespace=args.namespace,
-                labels={names.APP_LABEL: args.app_name, "broxiva.com/role": "stable"},
-            ),
-            spec=service_spec(args.app_name, args.active_color),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[active_deployment] if active_deployment else None),
-        )
-        preview = k8s.core.v1.Service(
-            f"{name}-preview",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=names.preview_service_name(args.app_name),
-                namespace=args.namespace,
-                labels={names.APP_LABEL: args.app_name, "broxiva.com/role": "preview"},
-            ),
-            spec=service_spec(args.app_name, names.idle_color(args.active_color)),
-            opts=pulumi.ResourceOptions(parent=self),
+        stable, preview = (
+            k8s.core.v1.Service(
+                f"{name}-{role}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service_name,
+                    namespace=args.namespace,
+                    labels={names.APP_LABEL: args.app_name, "broxiva.com/role": role},
+                ),
+                spec=service_spec(args.app_name, color),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+            )
+            for role, service_name, color, waits_for in (
+                ("stable", names.stable_service_name(args.app_name), args.active_color, active_deployment),
+                ("preview", names.preview_service_name(args.app_name), names.idle_color(args.active_color), None),
+            )
         )
         self.stable_service = stable.metadata.name
         self.preview_service = preview.metadata.name

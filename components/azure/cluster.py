@@ -12,6 +12,7 @@ from pulumi_azure_native import managedidentity
 
 from ..config import ClusterConfig, NodePool
 from ..names import POOL_LABEL, SYSTEM_POOL, WORKLOAD_POOL
+from ..options import removable
 from . import kubeconfig as kubeconfig_tools
 from . import roles
 from .context import Placement, Principal
@@ -94,9 +95,7 @@ class AksCluster(pulumi.ComponentResource):
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-control-plane",
-            resource_group_name=where.resource_group_name,
-            location=where.location,
-            tags=where.tags,
+            **where.located(),
             opts=child,
         )
         # The cloud provider attaches the Gateway's load balancer to the pre-created static IP, which lives
@@ -105,7 +104,7 @@ class AksCluster(pulumi.ComponentResource):
             f"{name}-gateway-ip-network-contributor",
             scope=args.gateway_ip_id,
             role="Network Contributor",
-            principal_id=identity.principal_id,
+            principal=Principal.of_identity(identity.principal_id),
             subscription_id=where.subscription_id,
             opts=child,
         )
@@ -162,9 +161,8 @@ class AksCluster(pulumi.ComponentResource):
             if cfg.api_server_authorized_ip_ranges
             else None,
             tags=where.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                protect=where.protect,
+            opts=where.kept(
+                self,
                 depends_on=[ip_access],
                 # The cluster autoscaler owns the node count; a PUT with the initial count would fight it.
                 # https://github.com/pulumi/pulumi-azure-native/issues/4264 (pool changes go per pool).
@@ -181,7 +179,7 @@ class AksCluster(pulumi.ComponentResource):
             **_pool_profile(workload, name=WORKLOAD_POOL, mode="User", zones=cfg.availability_zones),
             tags=where.tags,
             # Children inherit protect from their parent; only the cluster itself is protected.
-            opts=pulumi.ResourceOptions(parent=managed, protect=False, ignore_changes=["count"]),
+            opts=removable(managed, ignore_changes=["count"]),
         )
         for role, config_name in (
             ("auto-upgrade", _AUTO_UPGRADE_SCHEDULE),
@@ -193,17 +191,15 @@ class AksCluster(pulumi.ComponentResource):
                 resource_group_name=where.resource_group_name,
                 resource_name_=managed.name,
                 maintenance_window=_maintenance_window(cfg),
-                opts=pulumi.ResourceOptions(parent=managed, protect=False),
+                opts=removable(managed),
             )
 
-        cluster_admin = roles.assign(
+        cluster_admin = roles.deployer_access(
             f"{name}-deployer-cluster-admin",
-            scope=managed.id,
-            role="Azure Kubernetes Service RBAC Cluster Admin",
-            principal_id=args.deployer.object_id,
-            subscription_id=where.subscription_id,
-            principal_type=args.deployer.principal_type,
-            opts=pulumi.ResourceOptions(parent=managed, protect=False),
+            managed,
+            "Azure Kubernetes Service RBAC Cluster Admin",
+            args.deployer,
+            where.subscription_id,
         )
 
         credentials = aks.list_managed_cluster_user_credentials_output(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization
+from pulumi_azure_native import authorization, resources
 
 from ..config import DeployerConfig
 
@@ -31,6 +32,20 @@ class Placement:
         """The same placement in another group (the created environment group, so children wait for it)."""
         return dataclasses.replace(self, resource_group_name=resource_group_name)
 
+    def located(self) -> dict[str, Any]:
+        """The group, region and tags every regional Azure resource of this placement is declared with."""
+        return {"resource_group_name": self.resource_group_name, "location": self.location, "tags": self.tags}
+
+    def kept(self, parent: pulumi.Resource, **options: Any) -> pulumi.ResourceOptions:
+        """Options of a resource the environment keeps: protected from deletion when the stack says so."""
+        return pulumi.ResourceOptions(parent=parent, protect=self.protect, **options)
+
+    def new_group(self, name: str, group_name: pulumi.Input[str], parent: pulumi.Resource) -> resources.ResourceGroup:
+        """A resource group named ``group_name`` in this placement's region, kept like the data in it."""
+        return resources.ResourceGroup(
+            name, resource_group_name=group_name, location=self.location, tags=self.tags, opts=self.kept(parent)
+        )
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -40,6 +55,11 @@ class Principal:
     """Object ID."""
     principal_type: str
     """User, Group or ServicePrincipal: must match the principal or Azure refuses the assignment."""
+
+    @staticmethod
+    def of_identity(principal_id: pulumi.Input[str]) -> Principal:
+        """A managed identity: Entra ID holds it as a service principal."""
+        return Principal(object_id=principal_id, principal_type="ServicePrincipal")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import dns, resources
+from pulumi_azure_native import dns
 
 from ..config import DnsConfig
+from ..options import removable
 from .context import Placement
 
 
@@ -22,6 +23,24 @@ def zone_id(subscription_id: str, resource_group: str, zone: str) -> str:
     return (
         f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Network/dnsZones/{zone}"
     )
+
+
+def _record_sets(cfg: DnsConfig, gateway_ip: pulumi.Input[str]) -> list[tuple[str, str, int, dict[str, Any]]]:
+    """(type, relative name, TTL, the RecordSet argument holding the values) of every record set."""
+    sets: list[tuple[str, str, int, dict[str, Any]]] = []
+    for record in cfg.records:
+        values: dict[str, Any]
+        if record.type == "A":
+            values = {"a_records": [dns.ARecordArgs(ipv4_address=gateway_ip)]}
+        elif record.type == "CNAME":
+            values = {"cname_record": dns.CnameRecordArgs(cname=record.value)}
+        else:
+            values = {"txt_records": [dns.TxtRecordArgs(value=list(record.values))]}
+        sets.append((record.type, record.name, record.ttl, values))
+    if cfg.caa_issuer:
+        caa = [dns.CaaRecordArgs(flags=0, tag=tag, value=cfg.caa_issuer) for tag in ("issue", "issuewild")]
+        sets.append(("CAA", "@", 3600, {"caa_records": caa}))
+    return sets
 
 
 @dataclass(frozen=True)
@@ -48,13 +67,7 @@ class DnsRecords(pulumi.ComponentResource):
         where = args.placement
         parent: pulumi.Resource = self
         if cfg.manage_zone:
-            group = resources.ResourceGroup(
-                f"{name}-rg",
-                resource_group_name=cfg.zone_resource_group,
-                location=where.location,
-                tags=where.tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
-            )
+            group = where.new_group(f"{name}-rg", cfg.zone_resource_group, self)
             zone = dns.Zone(
                 f"{name}-zone",
                 zone_name=cfg.zone_name,
@@ -62,7 +75,7 @@ class DnsRecords(pulumi.ComponentResource):
                 location="global",
                 zone_type=dns.ZoneType.PUBLIC,
                 tags=where.tags,
-                opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
+                opts=where.kept(self),
             )
             self.zone_id = zone.id
             self.zone_name = zone.name
@@ -73,40 +86,17 @@ class DnsRecords(pulumi.ComponentResource):
             )
             self.zone_name = pulumi.Output.from_input(cfg.zone_name)
 
-        fqdns = []
-        for record in cfg.records:
-            kwargs: dict[str, Any] = {}
-            if record.type == "A":
-                kwargs["a_records"] = [dns.ARecordArgs(ipv4_address=args.gateway_ip)]
-            elif record.type == "CNAME":
-                kwargs["cname_record"] = dns.CnameRecordArgs(cname=record.value)
-            else:
-                kwargs["txt_records"] = [dns.TxtRecordArgs(value=list(record.values))]
+        for record_type, relative_name, ttl, values in _record_sets(cfg, args.gateway_ip):
             dns.RecordSet(
-                f"{name}-{record_logical_name(record.type, record.name)}",
+                f"{name}-{record_logical_name(record_type, relative_name)}",
                 zone_name=self.zone_name,
                 resource_group_name=cfg.zone_resource_group,
-                relative_record_set_name=record.name,
-                record_type=record.type,
-                ttl=record.ttl,
-                # Children inherit protect from the zone; records stay removable.
-                opts=pulumi.ResourceOptions(parent=parent, protect=False),
-                **kwargs,
+                relative_record_set_name=relative_name,
+                record_type=record_type,
+                ttl=ttl,
+                opts=removable(parent),
+                **values,
             )
-            fqdns.append(cfg.zone_name if record.name == "@" else f"{record.name}.{cfg.zone_name}")
-        if cfg.caa_issuer:
-            dns.RecordSet(
-                f"{name}-{record_logical_name('CAA', '@')}",
-                zone_name=self.zone_name,
-                resource_group_name=cfg.zone_resource_group,
-                relative_record_set_name="@",
-                record_type="CAA",
-                ttl=3600,
-                caa_records=[
-                    dns.CaaRecordArgs(flags=0, tag="issue", value=cfg.caa_issuer),
-                    dns.CaaRecordArgs(flags=0, tag="issuewild", value=cfg.caa_issuer),
-                ],
-                opts=pulumi.ResourceOptions(parent=parent, protect=False),
-            )
+        fqdns = [cfg.zone_name if r.name == "@" else f"{r.name}.{cfg.zone_name}" for r in cfg.records]
         self.fqdns = pulumi.Output.from_input(fqdns)
         self.register_outputs({"zone_id": self.zone_id, "zone_name": self.zone_name, "fqdns": self.fqdns})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import operationalinsights, resources
+from pulumi_azure_native import operationalinsights
 
 from .context import Placement
 
@@ -27,21 +27,13 @@ class AzureEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: AzureEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:Environment", name, None, opts)
         where = args.placement
-        group = resources.ResourceGroup(
-            f"{name}-rg",
-            resource_group_name=where.resource_group_name,
-            location=where.location,
-            tags=where.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
-        )
+        group = where.new_group(f"{name}-rg", where.resource_group_name, self)
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
-            resource_group_name=group.name,
-            location=where.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
-            tags=where.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
+            **where.in_group(group.name).located(),
+            opts=where.kept(self),
         )
         self.resource_group_name = group.name
         self.workspace_id = workspace.id

@@ -35,14 +35,12 @@ class GatewayAddress(pulumi.ComponentResource):
         ip = network.PublicIPAddress(
             f"{name}-ip",
             public_ip_address_name=args.ip_name,
-            resource_group_name=where.resource_group_name,
-            location=where.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
             zones=list(args.zones) or None,
-            tags=where.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
+            **where.located(),
+            opts=where.kept(self),
         )
         self.ip_address = ip.ip_address.apply(lambda a: a or "")
         self.ip_id = ip.id

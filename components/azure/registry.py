@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import containerregistry
 
+from ..options import removable
 from . import roles
-from .context import Placement
+from .context import Placement, Principal
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,20 @@ class ContainerRegistry(pulumi.ComponentResource):
         registry = containerregistry.Registry(
             f"{name}-acr",
             registry_name=args.registry_name,
-            resource_group_name=where.resource_group_name,
-            location=where.location,
             sku=containerregistry.SkuArgs(name="Premium" if args.zone_redundant else "Standard"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
-            tags=where.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
+            **where.located(),
+            opts=where.kept(self),
         )
         roles.assign(
             f"{name}-kubelet-acr-pull",
             scope=registry.id,
             role="AcrPull",
-            principal_id=args.kubelet_object_id,
+            principal=Principal.of_identity(args.kubelet_object_id),
             subscription_id=where.subscription_id,
-            opts=pulumi.ResourceOptions(parent=registry, protect=False),
+            opts=removable(registry),
         )
         self.login_server = registry.login_server
         self.registry_id = registry.id

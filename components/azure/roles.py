@@ -7,6 +7,9 @@ import uuid
 import pulumi
 from pulumi_azure_native import authorization
 
+from ..options import removable
+from .context import Principal
+
 # Built-in role definition IDs (identical in every tenant).
 ROLES: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
@@ -30,26 +33,40 @@ def assignment_name(scope: str, role: str, principal_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{ROLES[role]}|{principal_id.lower()}"))
 
 
+def deployer_access(
+    name: str, resource: pulumi.CustomResource, role: str, deployer: Principal, subscription_id: pulumi.Input[str]
+) -> authorization.RoleAssignment:
+    """The deployer's data-plane role on a resource the program has just created and goes on to write into
+    (objects into the cluster, secrets into the vault): those writes depend on it. Removable with the resource."""
+    return assign(
+        name,
+        scope=resource.id,
+        role=role,
+        principal=deployer,
+        subscription_id=subscription_id,
+        opts=removable(resource),
+    )
+
+
 def assign(
     name: str,
     *,
     scope: pulumi.Input[str],
     role: str,
-    principal_id: pulumi.Input[str],
+    principal: Principal,
     subscription_id: pulumi.Input[str],
-    principal_type: str = "ServicePrincipal",
     opts: pulumi.ResourceOptions,
 ) -> authorization.RoleAssignment:
     """A role assignment of a built-in role at the narrowest scope the caller gives."""
     return authorization.RoleAssignment(
         name,
-        role_assignment_name=pulumi.Output.all(scope, principal_id).apply(
+        role_assignment_name=pulumi.Output.all(scope, principal.object_id).apply(
             lambda args: assignment_name(args[0], role, args[1])
         ),
         scope=scope,
         role_definition_id=pulumi.Output.from_input(subscription_id).apply(lambda sub: role_definition_id(sub, role)),
-        principal_id=principal_id,
-        principal_type=principal_type,
+        principal_id=principal.object_id,
+        principal_type=principal.principal_type,
         description=f"{role} for {name}",
         opts=opts,
     )

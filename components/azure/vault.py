@@ -12,6 +12,7 @@ from pulumi_azure_native import keyvault
 
 from ..config import KeyVaultConfig, PostgresConfig, RedisConfig
 from ..config import secrets as catalog
+from ..options import removable
 from . import roles
 from .context import Placement, Principal
 
@@ -80,23 +81,14 @@ class SecretVault(pulumi.ComponentResource):
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.key_vault.name,
-            resource_group_name=where.resource_group_name,
-            location=where.location,
             properties=_vault_properties(args.key_vault, args.tenant_id),
-            tags=where.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=where.protect),
+            **where.located(),
+            opts=where.kept(self),
         )
-        officer = roles.assign(
-            f"{name}-deployer-secrets-officer",
-            scope=vault.id,
-            role="Key Vault Secrets Officer",
-            principal_id=args.deployer.object_id,
-            subscription_id=where.subscription_id,
-            principal_type=args.deployer.principal_type,
-            opts=pulumi.ResourceOptions(parent=vault, protect=False),
+        officer = roles.deployer_access(
+            f"{name}-deployer-secrets-officer", vault, "Key Vault Secrets Officer", args.deployer, where.subscription_id
         )
-        # Children inherit protect from their parent: secrets stay removable, the vault is what is kept.
-        secret_opts = pulumi.ResourceOptions(parent=vault, protect=False, depends_on=[officer])
+        secret_opts = removable(vault, depends_on=[officer])
 
         values: dict[str, pulumi.Output[str]] = {}
         for held in catalog.generated(args.secrets):

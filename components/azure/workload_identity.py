@@ -8,7 +8,7 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from . import roles
-from .context import Placement
+from .context import Placement, Principal
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 
@@ -46,9 +46,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         where = args.placement
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
-            resource_group_name=where.resource_group_name,
-            location=where.location,
-            tags=where.tags,
+            **where.located(),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.subject = service_account_subject(args.namespace, args.service_account)
@@ -66,7 +64,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-{args.role.lower().replace(' ', '-')}",
             scope=args.scope,
             role=args.role,
-            principal_id=identity.principal_id,
+            principal=Principal.of_identity(identity.principal_id),
             subscription_id=where.subscription_id,
             opts=pulumi.ResourceOptions(parent=identity),
         )

@@ -28,6 +28,12 @@ def _check(problem: Callable[..., str | None], **kwargs: Any) -> AfterValidator:
     return AfterValidator(run)
 
 
+def _at_most(key: str, value: Any, bound_key: str, bound: Any, *, measure: Callable[[Any], Any] = lambda x: x) -> None:
+    """A lower bound above its upper bound is reported on the lower one, naming the other."""
+    if measure(value) > measure(bound):
+        raise FieldError(key, value, f"must be <= {bound_key} ({bound})")
+
+
 def _quantity(parser: Callable[[str], Any], allowed: str) -> AfterValidator:
     def run(value: str) -> str:
         try:
@@ -80,8 +86,7 @@ class NodePool(Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> NodePool:
-        if self.min_count > self.max_count:
-            raise FieldError("minCount", self.min_count, f"must be <= maxCount ({self.max_count})")
+        _at_most("minCount", self.min_count, "maxCount", self.max_count)
         return self
 
 
@@ -369,12 +374,8 @@ class ResourceSpec(Model):
 
     @model_validator(mode="after")
     def _order(self) -> ResourceSpec:
-        if v.parse_cpu(self.requests.cpu) > v.parse_cpu(self.limits.cpu):
-            raise FieldError("requests.cpu", self.requests.cpu, f"must be <= limits.cpu ({self.limits.cpu})")
-        if v.parse_memory(self.requests.memory) > v.parse_memory(self.limits.memory):
-            raise FieldError(
-                "requests.memory", self.requests.memory, f"must be <= limits.memory ({self.limits.memory})"
-            )
+        _at_most("requests.cpu", self.requests.cpu, "limits.cpu", self.limits.cpu, measure=v.parse_cpu)
+        _at_most("requests.memory", self.requests.memory, "limits.memory", self.limits.memory, measure=v.parse_memory)
         return self
 
 
@@ -388,8 +389,7 @@ class Autoscaling(Model):
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
-        if self.min_replicas > self.max_replicas:
-            raise FieldError("minReplicas", self.min_replicas, f"must be <= maxReplicas ({self.max_replicas})")
+        _at_most("minReplicas", self.min_replicas, "maxReplicas", self.max_replicas)
         return self
 
 

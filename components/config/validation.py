@@ -7,6 +7,7 @@ Pulumi state, so they are tested table-driven in ``tests/test_validation.py``.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
@@ -148,13 +149,12 @@ def uuid_problem(value: str) -> str | None:
 
 def cidr_problem(value: str) -> str | None:
     """IPv4/IPv6 CIDR ranges (a bare address counts as /32)."""
-    if not isinstance(value, str):
-        return "an IP range in CIDR form with no host bits set, such as 203.0.113.0/24"
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except (TypeError, ValueError):
-        return "an IP range in CIDR form with no host bits set, such as 203.0.113.0/24"
-    return None
+    # ip_network takes integers too (5 is 0.0.0.5/32): only strings are ranges here.
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_network(value, strict=True)
+            return None
+    return "an IP range in CIDR form with no host bits set, such as 203.0.113.0/24"
 
 
 def image_tag_problem(tag: str, pattern: str | None = None) -> str | None:

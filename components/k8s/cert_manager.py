@@ -94,15 +94,12 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:CertManager", name, None, opts)
-        ns = charts.restricted_namespace(
-            f"{name}-namespace", CERT_MANAGER_NAMESPACE, pulumi.ResourceOptions(parent=self)
-        )
-        self.release = charts.release(
-            f"{name}-controller",
+        self.release = charts.add_on(
+            name,
+            "controller",
             charts.CERT_MANAGER,
-            release_name="cert-manager",
-            namespace=ns.metadata.name,
-            values={
+            CERT_MANAGER_NAMESPACE,
+            {
                 "crds": {"enabled": True, "keep": True},
                 "replicaCount": args.replicas,
                 "podDisruptionBudget": {"enabled": args.replicas > 1},
@@ -124,7 +121,8 @@ class CertManager(pulumi.ComponentResource):
             # cert-manager's Gateway API support needs the Gateway API CRDs when it starts: the component's
             # depends_on (the Envoy Gateway release that brings them) is handed to the release, because
             # children do not inherit a component's depends_on.
-            opts=pulumi.ResourceOptions(parent=ns, depends_on=children_depends_on(opts)),
+            self,
+            depends_on=children_depends_on(opts),
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         gateway_ref = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,21 +18,45 @@ class Chart:
     """Exact chart version."""
     repository: str | None
     """HTTP chart repository; None for an oci:// chart."""
+    release: str
+    """Helm release name (what ``helm list`` shows; renaming it would install a second copy)."""
 
 
-EXTERNAL_SECRETS = Chart("external-secrets", "2.10.0", "https://charts.external-secrets.io")
-CERT_MANAGER = Chart("cert-manager", "v1.21.2", "https://charts.jetstack.io")
+EXTERNAL_SECRETS = Chart("external-secrets", "2.10.0", "https://charts.external-secrets.io", "external-secrets")
+CERT_MANAGER = Chart("cert-manager", "v1.21.2", "https://charts.jetstack.io", "cert-manager")
 # Ships the Gateway API v1.6 CRDs Envoy Gateway 1.9 needs.
-ENVOY_GATEWAY = Chart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", None)
+ENVOY_GATEWAY = Chart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", None, "envoy-gateway")
 
 ALL: tuple[Chart, ...] = (EXTERNAL_SECRETS, CERT_MANAGER, ENVOY_GATEWAY)
+
+
+def add_on(
+    name: str,
+    release_suffix: str,
+    chart: Chart,
+    namespace: str,
+    values: dict,
+    parent: pulumi.Resource,
+    *,
+    level: str = "restricted",
+    depends_on: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None = None,
+) -> k8s.helm.v3.Release:
+    """An add-on in its own namespace (``{name}-namespace``, Pod Security ``level``): the pinned chart's
+    release ``{name}-{release_suffix}``, a child of the namespace, so that it goes before the namespace."""
+    ns = restricted_namespace(f"{name}-namespace", namespace, pulumi.ResourceOptions(parent=parent), level=level)
+    return release(
+        f"{name}-{release_suffix}",
+        chart,
+        namespace=ns.metadata.name,
+        values=values,
+        opts=pulumi.ResourceOptions(parent=ns, depends_on=depends_on),
+    )
 
 
 def release(
     name: str,
     chart: Chart,
     *,
-    release_name: str,
     namespace: pulumi.Input[str],
     values: dict,
     opts: pulumi.ResourceOptions,
@@ -40,7 +64,7 @@ def release(
     """A Helm release (hooks run, Helm's own upgrade semantics) of a pinned chart."""
     return k8s.helm.v3.Release(
         name,
-        name=release_name,
+        name=chart.release,
         chart=chart.chart,
         version=chart.version,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository) if chart.repository else None,

@@ -102,15 +102,12 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:Edge", name, None, opts)
-        ns = charts.restricted_namespace(
-            f"{name}-namespace", GATEWAY_NAMESPACE, pulumi.ResourceOptions(parent=self), level="baseline"
-        )
-        self.release = charts.release(
-            f"{name}-envoy-gateway",
+        self.release = charts.add_on(
+            name,
+            "envoy-gateway",
             charts.ENVOY_GATEWAY,
-            release_name="envoy-gateway",
-            namespace=ns.metadata.name,
-            values={
+            GATEWAY_NAMESPACE,
+            {
                 "deployment": {
                     "replicas": args.controller_replicas,
                     "envoyGateway": {
@@ -119,7 +116,8 @@ class Edge(pulumi.ComponentResource):
                 },
                 "podDisruptionBudget": {"minAvailable": 1 if args.controller_replicas > 1 else 0},
             },
-            opts=pulumi.ResourceOptions(parent=ns),
+            self,
+            level="baseline",
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
 

@@ -70,16 +70,13 @@ class ExternalSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:ExternalSecrets", name, None, opts)
-        ns = charts.restricted_namespace(
-            f"{name}-namespace", EXTERNAL_SECRETS_NAMESPACE, pulumi.ResourceOptions(parent=self)
-        )
         ha = args.replicas > 1
-        self.release = charts.release(
-            f"{name}-operator",
+        self.release = charts.add_on(
+            name,
+            "operator",
             charts.EXTERNAL_SECRETS,
-            release_name="external-secrets",
-            namespace=ns.metadata.name,
-            values={
+            EXTERNAL_SECRETS_NAMESPACE,
+            {
                 "installCRDs": True,
                 "replicaCount": args.replicas,
                 "leaderElect": ha,
@@ -88,7 +85,7 @@ class ExternalSecrets(pulumi.ComponentResource):
                 "webhook": {"replicaCount": args.replicas},
                 "certController": {"replicaCount": 1},
             },
-            opts=pulumi.ResourceOptions(parent=ns),
+            self,
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
 

@@ -6,11 +6,12 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.pulumi_sdk import sync_await
+from tools.pulumi_sdk import settle_outputs, sync_await
 
 from . import stackconfig
 from .mocks import SECRET_MASK, PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
@@ -138,8 +139,10 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
 
     main = project_dir / "__main__.py"
 
-    def program() -> None:
+    def program() -> Awaitable[None]:
         runpy.run_path(str(main), run_name="__main__")
+        # run_in_stack awaits what the program returns before the stack registers its outputs.
+        return settle_outputs()
 
     try:
         sync_await(pulumi.runtime.run_in_stack(program))
