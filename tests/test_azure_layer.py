@@ -500,7 +500,8 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         (KV_SECRETS_OFFICER, vault_id, mocks.DEPLOYER_OBJECT_ID),
         (KV_SECRETS_USER, vault_id, principals[f"system:serviceaccount:{namespace}:keyvault-reader"]),
         (DNS_ZONE_CONTRIBUTOR, ZONE_ID, principals["system:serviceaccount:cert-manager:cert-manager"]),
-        (NETWORK_CONTRIBUTOR, ip_id, principals["control-plane"]),
+        # The cloud provider lists public IPs per resource group: the role is on the IP's group.
+        (NETWORK_CONTRIBUTOR, ip_id.split("/providers/")[0], principals["control-plane"]),
         (AKS_RBAC_CLUSTER_ADMIN, cluster_id, mocks.DEPLOYER_OBJECT_ID),
     }
     if stack == "prod":
@@ -515,7 +516,19 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         assert inputs["roleDefinitionId"] == (
             f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{_role(assignment)}"
         )
-        assert inputs["principalType"] == "ServicePrincipal"
+        # Managed identities are service principals. The deployer's type is its configured one; unset, the
+        # SDK's default (User) reaches Azure, which fits a person running the README.
+        deployer = inputs["principalId"] == mocks.DEPLOYER_OBJECT_ID
+        assert inputs["principalType"] == ("User" if deployer else "ServicePrincipal"), assignment["name"]
+
+
+@pytest.mark.parametrize("principal_type", ["Group", "ServicePrincipal"])
+def test_a_configured_deployer_type_is_sent(plan, principal_type):
+    person = "3f2b6c1d-0a4e-4b7f-9c8d-1e2f3a4b5c6d"
+    result = plan("dev", {"deployer.objectId": person, "deployer.principalType": principal_type})
+    mine = [r["inputs"] for r in result.by_type(ROLE_ASSIGNMENT) if r["inputs"]["principalId"] == person]
+    assert len(mine) == 2  # cluster admin and secrets officer
+    assert {i["principalType"] for i in mine} == {principal_type}
 
 
 def test_no_broad_role_anywhere(plan, stack):

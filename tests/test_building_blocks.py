@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.azure.context import Placement, Principal
+from components.azure.context import Placement, Principal, resource_group_of
 from components.k8s import charts
 from components.options import removable
 
@@ -80,3 +80,23 @@ def test_helm_releases_carry_the_chart_release_name(plan):
 def test_output_type_is_pulumi():
     # The helpers hand back engine types, not look-alikes.
     assert isinstance(removable(None), pulumi.ResourceOptions)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "group"),
+    [
+        (
+            "/subscriptions/s/resourceGroups/broxiva-dev-rg/providers/Microsoft.Network/publicIPAddresses/ip",
+            "/subscriptions/s/resourceGroups/broxiva-dev-rg",
+        ),
+        ("/subscriptions/s/resourcegroups/rg", "/subscriptions/s/resourcegroups/rg"),
+    ],
+)
+def test_resource_group_of(resource_id, group):
+    assert resource_group_of(resource_id) == group
+
+
+@pytest.mark.parametrize("resource_id", ["", "/subscriptions/s", "/providers/Microsoft.Authorization/x/y/z"])
+def test_resource_group_of_refuses_ids_outside_a_group(resource_id):
+    with pytest.raises(ValueError, match="not a resource ID inside a resource group"):
+        resource_group_of(resource_id)

@@ -15,7 +15,7 @@ from ..names import POOL_LABEL, SYSTEM_POOL, WORKLOAD_POOL
 from ..options import removable
 from . import kubeconfig as kubeconfig_tools
 from . import roles
-from .context import Placement, Principal
+from .context import Placement, Principal, resource_group_of
 
 # AKS names these two maintenance configurations itself; other names are not honoured.
 _AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
@@ -31,7 +31,7 @@ class AksClusterArgs:
     workspace_id: pulumi.Input[str]
     """Log Analytics workspace that Container Insights sends to."""
     gateway_ip_id: pulumi.Input[str]
-    """Static public IP the Gateway's load balancer uses; the control plane identity may join it."""
+    """Static public IP the Gateway's load balancer uses; the control plane identity may use its group."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the cluster's Azure RBAC."""
     deployer: Principal
@@ -99,10 +99,13 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
         # The cloud provider attaches the Gateway's load balancer to the pre-created static IP, which lives
-        # outside the node resource group: the control plane identity needs join rights on that IP.
+        # outside the node resource group. It finds the IP by listing the public IPs of the group named in
+        # the Service annotation, so the control plane identity needs Network Contributor on that group, not
+        # just on the IP (AKS "Use a static public IP address" guide; cloud-provider-azure
+        # pkg/provider/azure_publicip_repo.go lists per resource group). Otherwise the Service stays Pending.
         ip_access = roles.assign(
             f"{name}-gateway-ip-network-contributor",
-            scope=args.gateway_ip_id,
+            scope=pulumi.Output.from_input(args.gateway_ip_id).apply(resource_group_of),
             role="Network Contributor",
             principal=Principal.of_identity(identity.principal_id),
             subscription_id=where.subscription_id,

@@ -53,8 +53,9 @@ class Principal:
 
     object_id: pulumi.Input[str]
     """Object ID."""
-    principal_type: str
-    """User, Group or ServicePrincipal: must match the principal or Azure refuses the assignment."""
+    principal_type: str | None
+    """User, Group or ServicePrincipal: it must match the principal or Azure refuses the assignment
+    (UnmatchedPrincipalType). None sends azure-native's default, User."""
 
     @staticmethod
     def of_identity(principal_id: pulumi.Input[str]) -> Principal:
@@ -84,6 +85,14 @@ def current(deployer: DeployerConfig) -> AzureContext:
             principal_type=deployer.principal_type,
         ),
     )
+
+
+def resource_group_of(resource_id: str) -> str:
+    """The ID of the resource group an ARM resource ID lies in."""
+    parts = resource_id.split("/")
+    if len(parts) < 5 or parts[1].lower() != "subscriptions" or parts[3].lower() != "resourcegroups":
+        raise ValueError(f"not a resource ID inside a resource group: {resource_id!r}")
+    return "/".join(parts[:5])
 
 
 def tags(environment: str, extra: Mapping[str, str]) -> dict[str, str]:
