@@ -63,6 +63,7 @@ def test_add_on_release_names_are_distinct_and_stable():
         "external-secrets": "external-secrets",
         "cert-manager": "cert-manager",
         "oci://docker.io/envoyproxy/gateway-helm": "envoy-gateway",
+        "oci://docker.io/envoyproxy/gateway-crds-helm": "envoy-gateway-crds",
     }
 
 

@@ -172,13 +172,14 @@ CHARTS = {
     "external-secrets": ("external-secrets", "2.10.0", "https://charts.external-secrets.io", "external-secrets-system"),
     "cert-manager": ("cert-manager", "v1.21.2", "https://charts.jetstack.io", "cert-manager"),
     "envoy-gateway": ("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", None, "envoy-gateway-system"),
+    "envoy-gateway-crds": ("oci://docker.io/envoyproxy/gateway-crds-helm", "v1.9.3", None, "envoy-gateway-system"),
 }
 # API group of a custom resource -> the chart that installs its CRDs.
 CRD_CHART = {
     "external-secrets.io": "external-secrets",
     "cert-manager.io": "cert-manager",
-    "gateway.networking.k8s.io": "oci://docker.io/envoyproxy/gateway-helm",
-    "gateway.envoyproxy.io": "oci://docker.io/envoyproxy/gateway-helm",
+    "gateway.networking.k8s.io": "oci://docker.io/envoyproxy/gateway-crds-helm",
+    "gateway.envoyproxy.io": "oci://docker.io/envoyproxy/gateway-crds-helm",
 }
 API_VERSIONS = {
     "SecretStore": "external-secrets.io/v1",
@@ -664,9 +665,9 @@ def test_app_settings_config_map(plan, stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_exactly_the_three_pinned_charts(plan, stack: str) -> None:
+def test_exactly_the_pinned_charts(plan, stack: str) -> None:
     releases = releases_by_chart(plan(stack))
-    assert len(helm_releases(plan(stack))) == 3
+    assert len(helm_releases(plan(stack))) == len(CHARTS)
     expected = {chart: (version, repo, ns) for chart, version, repo, ns in CHARTS.values()}
     assert {c: (r["version"], r["repository"], r["namespace"]) for c, r in releases.items()} == expected
 
@@ -1029,3 +1030,19 @@ def test_one_kubernetes_provider_given_to_top_level_components(plan, stack: str)
     }
     for component in components:
         assert component["parent"] and urn_type(component["parent"]) == "pulumi:pulumi:Stack", component["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_gateway_crds_come_from_their_own_upgradable_release(plan, stack: str) -> None:
+    # Helm never upgrades a chart's crds/ folder: gateway-helm's is off, the CRD chart renders them as
+    # templates, and the controller's release waits for it.
+    p = plan(stack)
+    controller = release_resource(p, CHARTS["envoy-gateway"][0])
+    crds = release_resource(p, CHARTS["envoy-gateway-crds"][0])
+    assert controller["inputs"]["values"]["crds"] == {"enabled": False}
+    assert crds["inputs"]["values"]["crds"] == {
+        "gatewayAPI": {"enabled": True, "channel": "experimental"},
+        "envoyGateway": {"enabled": True},
+    }
+    assert crds["urn"] in controller["dependencies"]
+    assert crds["inputs"]["version"] == controller["inputs"]["version"]

@@ -24,10 +24,25 @@ class Chart:
 
 EXTERNAL_SECRETS = Chart("external-secrets", "2.10.0", "https://charts.external-secrets.io", "external-secrets")
 CERT_MANAGER = Chart("cert-manager", "v1.21.2", "https://charts.jetstack.io", "cert-manager")
-# Ships the Gateway API v1.6 CRDs Envoy Gateway 1.9 needs.
 ENVOY_GATEWAY = Chart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", None, "envoy-gateway")
+# The Gateway API v1.6 and Envoy Gateway CRDs, as templates. gateway-helm ships them in a subchart's crds/
+# folder, which Helm installs once and never upgrades (Helm's CRD policy); this chart upgrades them with its
+# release (envoyproxy/gateway charts/gateway-crds-helm; gateway-helm's crds.enabled turns the subchart off).
+ENVOY_GATEWAY_CRDS = Chart("oci://docker.io/envoyproxy/gateway-crds-helm", "v1.9.3", None, "envoy-gateway-crds")
 
-ALL: tuple[Chart, ...] = (EXTERNAL_SECRETS, CERT_MANAGER, ENVOY_GATEWAY)
+ALL: tuple[Chart, ...] = (EXTERNAL_SECRETS, CERT_MANAGER, ENVOY_GATEWAY, ENVOY_GATEWAY_CRDS)
+
+
+@dataclass(frozen=True)
+class CrdRelease:
+    """A chart of CRDs released before an add-on's own chart, in its namespace."""
+
+    suffix: str
+    """Logical name suffix of the release (``{name}-{suffix}``)."""
+    chart: Chart
+    """The pinned CRD chart."""
+    values: dict
+    """Its values: which CRDs and which channel."""
 
 
 def add_on(
@@ -40,10 +55,21 @@ def add_on(
     *,
     level: str = "restricted",
     depends_on: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]] | pulumi.Resource] | None = None,
+    crds: CrdRelease | None = None,
 ) -> k8s.helm.v3.Release:
     """An add-on in its own namespace (``{name}-namespace``, Pod Security ``level``): the pinned chart's
-    release ``{name}-{release_suffix}``, a child of the namespace, so that it goes before the namespace."""
+    release ``{name}-{release_suffix}``, a child of the namespace, so that it goes before the namespace.
+    With ``crds``, that chart is released first and the add-on's release waits for it."""
     ns = restricted_namespace(f"{name}-namespace", namespace, pulumi.ResourceOptions(parent=parent), level=level)
+    if crds is not None:
+        crd_release = release(
+            f"{name}-{crds.suffix}",
+            crds.chart,
+            namespace=ns.metadata.name,
+            values=crds.values,
+            opts=pulumi.ResourceOptions(parent=ns, depends_on=depends_on),
+        )
+        depends_on = [crd_release]
     return release(
         f"{name}-{release_suffix}",
         chart,

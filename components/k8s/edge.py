@@ -115,9 +115,23 @@ class Edge(pulumi.ComponentResource):
                     },
                 },
                 "podDisruptionBudget": {"minAvailable": 1 if args.controller_replicas > 1 else 0},
+                # The CRDs come from their own release, which upgrades them (charts.ENVOY_GATEWAY_CRDS).
+                "crds": {"enabled": False},
             },
             self,
             level="baseline",
+            crds=charts.CrdRelease(
+                "gateway-crds",
+                charts.ENVOY_GATEWAY_CRDS,
+                # The experimental channel, as gateway-helm installed them: moving to standard would drop the
+                # experimental fields (e.g. HTTPRoute sessionPersistence) from the CRDs under live objects.
+                {
+                    "crds": {
+                        "gatewayAPI": {"enabled": True, "channel": "experimental"},
+                        "envoyGateway": {"enabled": True},
+                    }
+                },
+            ),
         )
         crd_ready = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
 
