@@ -940,3 +940,51 @@ def test_apps_may_share_a_host_on_distinct_path_prefixes():
     assert cfg.apps["broxiva-shop"].path_prefix == "/shop"
     err = refusal("prod", {"apps.broxiva-shop": shop.replace("/shop", "/")})
     assert err.key == "apps.broxiva-shop.pathPrefix"
+
+
+# --------------------------------------------------------------------------- previews with secrets still to set
+
+
+def _provided_for(stack: str, raw: dict, *, preview: bool):
+    from components.config import loading
+
+    cfg = config.parse(raw_config(stack, {}, ()), stack)
+    return loading._provided(cfg, raw, True, stack, preview=preview)
+
+
+@pytest.mark.parametrize(
+    ("stack", "raw", "missing"),
+    [
+        ("prod", {}, ("stripeSecretKey", "stripeWebhookSecret", "sendgridApiKey")),
+        ("prod", {"stripeSecretKey": "sk", "stripeWebhookSecret": "wh"}, ("sendgridApiKey",)),
+        ("dev", {}, ("registryPullToken",)),
+        ("dev", {"registryPullToken": "t"}, ()),
+    ],
+)
+def test_a_preview_goes_on_with_placeholders_and_names_what_is_missing(stack, raw, missing):
+    from components.config import loading
+    from components.config.secrets import PROVIDED_BY_KEY, vault_name
+
+    cfg = config.parse(raw_config(stack, {}, ()), stack)
+    provided = _provided_for(stack, raw, preview=True)
+    assert provided.missing == missing
+    # Each missing one still has its Key Vault secret (a placeholder), so the preview shows the whole plan.
+    assert {vault_name(PROVIDED_BY_KEY[k], cfg) for k in missing} <= set(provided.values)
+    warning = loading.missing_secrets_warning(missing, stack) if missing else ""
+    for key in missing:
+        assert f"providedSecrets.{key}" in warning
+    if missing:
+        assert warning.count("\n") == 0 and f"--stack {stack}" in warning and "`pulumi up` refuses" in warning
+
+
+def test_an_update_still_refuses_a_missing_secret():
+    with pytest.raises(config.ConfigError, match=r"providedSecrets\.stripeSecretKey"):
+        _provided_for("prod", {}, preview=False)
+
+
+def test_a_preview_placeholder_is_a_secret():
+    from tools.pulumi_sdk import sync_await
+
+    provided = _provided_for("dev", {}, preview=True)
+    (value,) = provided.values.values()
+    assert sync_await(value.is_secret()) is True

@@ -165,7 +165,33 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
-def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None) -> dict[str, pulumi.Output[str]]:
+# What a preview declares in place of a required provided secret nobody has set yet. It never reaches Azure:
+# the update run (dry_run false) stops with the missing key before declaring anything.
+PREVIEW_PLACEHOLDER = "(not set yet)"
+
+
+@dataclass(frozen=True)
+class ProvidedSecrets:
+    """The provided secrets of a stack, and the required ones still missing."""
+
+    values: dict[str, pulumi.Output[str]]
+    """Key Vault secret name -> secret Output (a placeholder for each missing one in a preview)."""
+    missing: tuple[str, ...]
+    """providedSecrets keys this stack requires that are not set."""
+
+
+def missing_secrets_warning(missing: tuple[str, ...], stack: str | None) -> str:
+    """The one warning a preview gives for required provided secrets that are not set."""
+    keys = ", ".join(f"providedSecrets.{key}" for key in missing)
+    return (
+        f"required secrets not set: {keys}. This preview declares placeholders for them; `pulumi up` refuses "
+        f"until each is set: pulumi config set --secret --path providedSecrets.<name> <value> "
+        f"--stack {stack or '<stack>'}"
+    )
+
+
+def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None, *, preview: bool) -> ProvidedSecrets:
+    """Validate providedSecrets. A missing required secret stops an update; a preview goes on without it."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -186,10 +212,16 @@ def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None) ->
             stack,
         )
     out: dict[str, pulumi.Output[str]] = {}
+    missing: list[str] = []
     for secret in PROVIDED_SECRETS:
         value = raw.get(secret.key)
         if value is None or value == "":
             if secret.required_when and secret.required_when(cfg):
+                if preview:
+                    # Pull-request previews of a stack whose secrets are set later must still show the plan.
+                    missing.append(secret.key or "")
+                    out[vault_name(secret, cfg)] = pulumi.Output.secret(PREVIEW_PLACEHOLDER)
+                    continue
                 raise ConfigError(
                     f"providedSecrets.{secret.key}",
                     MISSING,
@@ -201,7 +233,7 @@ def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None) ->
         if not isinstance(value, str):
             raise ConfigError(f"providedSecrets.{secret.key}", "(hidden)", "must be a string", stack)
         out[vault_name(secret, cfg)] = pulumi.Output.secret(value)
-    return out
+    return ProvidedSecrets(out, tuple(missing))
 
 
 def load(stack: str | None = None) -> Platform:
@@ -209,5 +241,9 @@ def load(stack: str | None = None) -> Platform:
     stack = stack or pulumi.get_stack()
     decoded = {k: _decode(k, val, stack) for k, val in _raw_config().items()}
     cfg = parse(decoded, stack)
-    provided = _provided(cfg, decoded.get("providedSecrets"), _is_secret("providedSecrets"), stack)
-    return Platform(stack, cfg, provided)
+    provided = _provided(
+        cfg, decoded.get("providedSecrets"), _is_secret("providedSecrets"), stack, preview=pulumi.runtime.is_dry_run()
+    )
+    if provided.missing:
+        pulumi.log.warn(missing_secrets_warning(provided.missing, stack))
+    return Platform(stack, cfg, provided.values)
