@@ -35,7 +35,12 @@ placement = context.Placement(
 )
 
 # ------------------------------------------------------------------ Azure
-env = AzureEnvironment("env", AzureEnvironmentArgs(placement, log_retention_days=cfg.cluster.log_retention_days))
+env = AzureEnvironment(
+    "env",
+    AzureEnvironmentArgs(
+        placement, log_retention_days=cfg.cluster.log_retention_days, existing_group_id=cfg.adopt.resource_group
+    ),
+)
 site = placement.in_group(env.resource_group_name)
 gateway_ip = GatewayAddress("gateway", GatewayAddressArgs(site, ip_name=f"{cfg.cluster.name}-gateway-ip", zones=zones))
 cluster = AksCluster(
@@ -47,6 +52,7 @@ cluster = AksCluster(
         gateway_ip_id=gateway_ip.ip_id,
         tenant_id=azure.tenant_id,
         deployer=azure.deployer,
+        existing_id=cfg.adopt.cluster,
     ),
 )
 if cfg.registry.acr_name:
@@ -57,6 +63,7 @@ if cfg.registry.acr_name:
             registry_name=cfg.registry.acr_name,
             zone_redundant=len(zones) > 1,
             kubelet_object_id=cluster.kubelet_object_id,
+            existing_id=cfg.adopt.registry,
         ),
     )
 vault = SecretVault(
@@ -71,6 +78,7 @@ vault = SecretVault(
         postgres=cfg.secrets.postgres,
         redis=cfg.secrets.redis,
         provided=platform.provided_secrets,
+        existing_id=cfg.adopt.key_vault,
     ),
 )
 records = DnsRecords("dns", DnsRecordsArgs(placement, dns=cfg.dns, gateway_ip=gateway_ip.ip_address))

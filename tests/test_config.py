@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from components import config
+from components.config.errors import show
 from tests.conftest import PROJECT_DIR, STACKS, run_program
 from tools.plan import engine, mocks, stackconfig
 
@@ -554,6 +555,59 @@ def _run_case(case: Bad) -> str:
     return message
 
 
+SUB = "00000000-0000-4000-8000-00000000aaaa"
+PROD_RG = f"/subscriptions/{SUB}/resourceGroups/broxiva-prod-rg"
+KV_ID = f"{PROD_RG}/providers/Microsoft.KeyVault/vaults/broxiva-kv"
+ACR_ID = f"{PROD_RG}/providers/Microsoft.ContainerRegistry/registries/broxivaprodacr"
+AKS_ID = f"{PROD_RG}/providers/Microsoft.ContainerService/managedClusters/broxiva-prod-aks"
+VAULT_ALLOWED = (
+    "must be the resource ID of a Microsoft.KeyVault/vaults: "
+    "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<name>"
+)
+
+ADOPTION = [
+    bad("adopt-malformed", "prod", "adopt.keyVault", "'broxiva-kv'", VAULT_ALLOWED, sets={"adopt.keyVault": "broxiva-kv"}),
+    bad("adopt-wrong-type", "prod", "adopt.keyVault", show(ACR_ID), VAULT_ALLOWED, sets={"adopt.keyVault": ACR_ID}),
+    bad("adopt-child-resource", "prod", "adopt.keyVault", show(KV_ID + "/secrets/x"), VAULT_ALLOWED,
+        sets={"adopt.keyVault": KV_ID + "/secrets/x"}),
+    bad("adopt-bad-subscription", "prod", "adopt.keyVault", show(KV_ID.replace(SUB, "sub")),
+        VAULT_ALLOWED, sets={"adopt.keyVault": KV_ID.replace(SUB, "sub")}),
+    bad("adopt-wrong-type-number", "prod", "adopt.cluster", "42", "must be a valid string", sets={"adopt.cluster": "42"}),
+    bad("adopt-group-not-a-group", "prod", "adopt.resourceGroup", show(KV_ID),
+        "must be a resource group ID: /subscriptions/<subscription id>/resourceGroups/<name>",
+        sets={"adopt.resourceGroup": KV_ID}),
+    bad("adopt-other-vault", "prod", "adopt.keyVault", show(KV_ID.replace("broxiva-kv", "other-kv")),
+        "must name the keyVault.name of this stack (broxiva-kv) in its resource group (broxiva-prod-rg)",
+        sets={"adopt.keyVault": KV_ID.replace("broxiva-kv", "other-kv")}),
+    bad("adopt-other-group", "prod", "adopt.cluster", show(AKS_ID.replace("broxiva-prod-rg", "elsewhere-rg")),
+        "must name the cluster.name of this stack (broxiva-prod-aks) in its resource group (broxiva-prod-rg)",
+        sets={"adopt.cluster": AKS_ID.replace("broxiva-prod-rg", "elsewhere-rg")}),
+    bad("adopt-registry-without-one", "dev", "adopt.registry",
+        show(ACR_ID.replace("broxiva-prod-rg", "broxiva-dev-rg")),
+        "must be unset: this stack declares no registry.acrName",
+        sets={"adopt.registry": ACR_ID.replace("broxiva-prod-rg", "broxiva-dev-rg")}),
+    bad("adopt-unknown-key", "prod", "adopt.database", "'x'", "is not a known key",
+        sets={"adopt.database": "x"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ADOPTION)
+def test_adoption_ids_are_checked(case):
+    _run_case(case)
+
+
+@pytest.mark.parametrize(
+    ("key", "resource_id"),
+    [("resourceGroup", PROD_RG), ("keyVault", KV_ID), ("registry", ACR_ID), ("cluster", AKS_ID),
+     # ARM compares keywords, namespaces and types without regard to case.
+     ("keyVault", KV_ID.replace("resourceGroups", "resourcegroups").replace("Microsoft.KeyVault", "microsoft.keyvault"))],
+)  # fmt: skip
+def test_adoption_ids_of_the_stacks_own_resources_are_accepted(key, resource_id):
+    cfg = config.parse(raw_config("prod", {f"adopt.{key}": resource_id}, ()), "prod")
+    field = {"resourceGroup": "resource_group", "keyVault": "key_vault"}.get(key, key)
+    assert getattr(cfg.adopt, field) == resource_id
+
+
 @pytest.mark.parametrize("case", LITERALS)
 def test_literal_enum(case):
     _run_case(case)
@@ -609,8 +663,8 @@ def test_message_names_stack_only_when_given():
 def test_long_value_is_shortened_in_the_message():
     err = refusal("dev", {"namespace": "a" * 300})
     message = str(err)
-    assert f"{PREFIX}namespace = '{'a' * 116}...: must be a DNS-1123 label" in message
-    assert "a" * 117 not in message
+    assert f"{PREFIX}namespace = '{'a' * 56}...{'a' * 59}': must be a DNS-1123 label" in message
+    assert "a" * 60 not in message
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,8 @@ class AksClusterArgs:
     """Entra ID tenant of the cluster's Azure RBAC."""
     deployer: Principal
     """Principal running pulumi; made RBAC Cluster Admin so the program can manage Kubernetes objects."""
+    existing_id: str | None
+    """Resource ID of the cluster if it already exists (adopt.cluster): imported, not created."""
 
 
 def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict:
@@ -167,6 +169,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=where.kept(
                 self,
                 depends_on=[ip_access],
+                import_=args.existing_id,
                 # The cluster autoscaler owns the node count; a PUT with the initial count would fight it.
                 # https://github.com/pulumi/pulumi-azure-native/issues/4264 (pool changes go per pool).
                 ignore_changes=["agentPoolProfiles[0].count"],

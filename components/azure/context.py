@@ -40,10 +40,17 @@ class Placement:
         """Options of a resource the environment keeps: protected from deletion when the stack says so."""
         return pulumi.ResourceOptions(parent=parent, protect=self.protect, **options)
 
-    def new_group(self, name: str, group_name: pulumi.Input[str], parent: pulumi.Resource) -> resources.ResourceGroup:
-        """A resource group named ``group_name`` in this placement's region, kept like the data in it."""
+    def new_group(
+        self, name: str, group_name: pulumi.Input[str], parent: pulumi.Resource, *, existing_id: str | None = None
+    ) -> resources.ResourceGroup:
+        """A resource group named ``group_name`` in this placement's region, kept like the data in it; with
+        ``existing_id``, the live group is imported instead of created."""
         return resources.ResourceGroup(
-            name, resource_group_name=group_name, location=self.location, tags=self.tags, opts=self.kept(parent)
+            name,
+            resource_group_name=group_name,
+            location=self.location,
+            tags=self.tags,
+            opts=self.kept(parent, import_=existing_id),
         )
 
 

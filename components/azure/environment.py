@@ -16,6 +16,8 @@ class AzureEnvironmentArgs:
     """Region, tags, protection; its resource group name is the physical name of the group to create."""
     log_retention_days: int
     """Workspace retention in days."""
+    existing_group_id: str | None
+    """Resource ID of the group if it already exists (adopt.resourceGroup): imported, not created."""
 
 
 class AzureEnvironment(pulumi.ComponentResource):
@@ -27,7 +29,7 @@ class AzureEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: AzureEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:Environment", name, None, opts)
         where = args.placement
-        group = where.new_group(f"{name}-rg", where.resource_group_name, self)
+        group = where.new_group(f"{name}-rg", where.resource_group_name, self, existing_id=args.existing_group_id)
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),

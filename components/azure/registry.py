@@ -22,6 +22,8 @@ class ContainerRegistryArgs:
     """Zone-redundant registry (Premium SKU)."""
     kubelet_object_id: pulumi.Input[str]
     """The cluster's kubelet identity, granted AcrPull."""
+    existing_id: str | None
+    """Resource ID of the registry if it already exists (adopt.registry): imported, not created."""
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -41,7 +43,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             anonymous_pull_enabled=False,
             zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
             **where.located(),
-            opts=where.kept(self),
+            opts=where.kept(self, import_=args.existing_id),
         )
         roles.assign(
             f"{name}-kubelet-acr-pull",

@@ -37,6 +37,8 @@ class SecretVaultArgs:
     """Where redis-url points."""
     provided: Mapping[str, pulumi.Output[str]]
     """Operator-provided secrets by Key Vault name (secret Outputs)."""
+    existing_id: str | None
+    """Resource ID of the vault if it already exists (adopt.keyVault): imported, not created."""
 
 
 def postgres_url(pg: PostgresConfig, password: str) -> str:
@@ -83,7 +85,7 @@ class SecretVault(pulumi.ComponentResource):
             vault_name=args.key_vault.name,
             properties=_vault_properties(args.key_vault, args.tenant_id),
             **where.located(),
-            opts=where.kept(self),
+            opts=where.kept(self, import_=args.existing_id),
         )
         officer = roles.deployer_access(
             f"{name}-deployer-secrets-officer", vault, "Key Vault Secrets Officer", args.deployer, where.subscription_id

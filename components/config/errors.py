@@ -37,7 +37,8 @@ def show(value: Any) -> str:
         except (TypeError, ValueError):
             text = repr(value)
     text = one_line(text)
-    return text if len(text) <= 120 else text[:117] + "..."
+    # Both ends stay: the end of a long value (a resource ID's type and name) is often what is wrong.
+    return text if len(text) <= 120 else text[:57] + "..." + text[-60:]
 
 
 MISSING: Any = object()

@@ -84,3 +84,29 @@ def check(cfg: StackConfig) -> None:
             cfg.canary_weight,
             f"must be 0 while the idle color ({cfg.idle_color}) is not running",
         )
+    _check_adoption(cfg)
+
+
+def _check_adoption(cfg: StackConfig) -> None:
+    """An adopted resource must be the one the stack declares: same name, in the stack's resource group.
+    Anything else would import a stranger under this stack's name (or fail the import at first up)."""
+    declared = {
+        "resourceGroup": (cfg.adopt.resource_group, cfg.resource_group, "resourceGroup"),
+        "keyVault": (cfg.adopt.key_vault, cfg.key_vault.name, "keyVault.name"),
+        "registry": (cfg.adopt.registry, cfg.registry.acr_name, "registry.acrName"),
+        "cluster": (cfg.adopt.cluster, cfg.cluster.name, "cluster.name"),
+    }
+    for key, (resource_id, name, name_key) in declared.items():
+        if resource_id is None:
+            continue
+        parsed = v.parse_arm_id(resource_id)
+        if parsed is None:  # the model has already refused it
+            continue
+        if name is None:
+            raise ConfigError(f"adopt.{key}", resource_id, f"must be unset: this stack declares no {name_key}")
+        if parsed.name.lower() != name.lower() or parsed.group.lower() != cfg.resource_group.lower():
+            raise ConfigError(
+                f"adopt.{key}",
+                resource_id,
+                f"must name the {name_key} of this stack ({name}) in its resource group ({cfg.resource_group})",
+            )

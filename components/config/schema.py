@@ -472,6 +472,29 @@ class ColorsConfig(Model):
 # --------------------------------------------------------------------------- the whole stack
 
 
+# IDs of existing resources of one type (adoption).
+GroupId = Annotated[str, _check(v.arm_id_problem, resource_type=v.RESOURCE_GROUP_TYPE)]
+VaultId = Annotated[str, _check(v.arm_id_problem, resource_type="Microsoft.KeyVault/vaults")]
+RegistryId = Annotated[str, _check(v.arm_id_problem, resource_type="Microsoft.ContainerRegistry/registries")]
+ClusterId = Annotated[str, _check(v.arm_id_problem, resource_type="Microsoft.ContainerService/managedClusters")]
+
+
+class AdoptConfig(Model):
+    """Azure resources that already exist (the seeds' az CLI setup) and that this stack takes over instead of
+    creating: each ID becomes ``import_`` on its resource, so the first ``pulumi up`` imports it. azure-native
+    refuses to create a resource that already exists. The declared inputs must match the live resource, or
+    the preview stops on the difference (docs/ADOPTION.md)."""
+
+    resource_group: GroupId | None = None
+    """The environment's resource group (resourceGroup)."""
+    key_vault: VaultId | None = None
+    """The Key Vault (keyVault.name)."""
+    registry: RegistryId | None = None
+    """The container registry (registry.acrName)."""
+    cluster: ClusterId | None = None
+    """The AKS cluster (cluster.name)."""
+
+
 class StackConfig(Model):
     """Everything the program knows about one environment."""
 
@@ -521,6 +544,8 @@ class StackConfig(Model):
     """The blue and green releases."""
     canary_weight: Annotated[int, Strict(), Field(ge=0, le=100)] = 0
     """Percent of traffic sent to the idle color through the routes (0 is plain blue/green)."""
+    adopt: AdoptConfig = AdoptConfig()
+    """Existing Azure resources to import instead of create, by resource ID."""
 
     @property
     def idle_color(self) -> Color:

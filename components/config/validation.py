@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -131,6 +132,50 @@ def resource_group_name_problem(name: str) -> str | None:
     if isinstance(name, str) and _RESOURCE_GROUP.fullmatch(name) and not name.endswith("."):
         return None
     return "a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'"
+
+
+# /subscriptions/<uuid>/resourceGroups/<group>[/providers/<Namespace>/<type>/<name>]; ARM compares the
+# segment keywords, namespaces and types without regard to case.
+_ARM_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/(?P<group>[-\w._()]{1,90})"
+    r"(?:/providers/(?P<type>[A-Za-z][\w.]*/[A-Za-z]\w*)/(?P<name>[^/\s]+))?$",
+    re.IGNORECASE,
+)
+RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+
+
+@dataclass(frozen=True)
+class ArmId:
+    """The parts of an Azure resource ID this program checks."""
+
+    subscription: str
+    group: str
+    type: str
+    """Provider namespace and type (Microsoft.KeyVault/vaults), or Microsoft.Resources/resourceGroups."""
+    name: str
+
+
+def parse_arm_id(value: str) -> ArmId | None:
+    """The parts of a top-level Azure resource ID (or a resource group's), or None if it is not one."""
+    found = _ARM_ID.fullmatch(value) if isinstance(value, str) else None
+    if found is None or not _UUID.fullmatch(found["subscription"]):
+        return None
+    if found["type"] is None:
+        return ArmId(found["subscription"], found["group"], RESOURCE_GROUP_TYPE, found["group"])
+    return ArmId(found["subscription"], found["group"], found["type"], found["name"])
+
+
+def arm_id_problem(value: str, resource_type: str) -> str | None:
+    """An existing resource to adopt: a well-formed Azure resource ID of ``resource_type``."""
+    parsed = parse_arm_id(value)
+    if parsed is not None and parsed.type.lower() == resource_type.lower():
+        return None
+    if resource_type == RESOURCE_GROUP_TYPE:
+        return "a resource group ID: /subscriptions/<subscription id>/resourceGroups/<name>"
+    return (
+        f"the resource ID of a {resource_type}: "
+        f"/subscriptions/<subscription id>/resourceGroups/<group>/providers/{resource_type}/<name>"
+    )
 
 
 def aks_name_problem(name: str) -> str | None:
