@@ -1,13 +1,16 @@
 """The GitHub Actions workflows and their setup action: valid against GitHub's schemas, and wired the way the
 stacks deploy.
 
-ci.yml runs bin/test; preview.yml plans every stack offline (forks included) and previews it with
-Pulumi; deploy.yml maps develop -> dev, staging -> staging and release tags -> prod; traffic-switch.yml
-flips activeColor of one stack. Every job that runs Pulumi logs in to Azure by OIDC with the identity
-named by repository/environment variables, runs the policy pack, and targets only dev, staging or prod.
+ci.yml runs bin/test; preview.yml plans every stack offline (forks included); cloud-preview.yml previews
+it with Pulumi against Azure (branches of this repository only, the base branch's workflow); deploy.yml maps
+develop -> dev, staging -> staging and release tags -> prod; traffic-switch.yml flips activeColor of one
+stack from the ref it is deployed from. Every job that runs Pulumi authenticates to Azure by GitHub OIDC in
+forms that renew themselves for the whole job (docs/ci-auth.md) with the identity named by
+repository/environment variables, reads its state and secrets provider from variables, runs the policy
+pack, and targets only dev, staging or prod.
 
-The shared setup (Python and the pinned dependencies, azure/login, kubelogin, the Pulumi CLI) lives in
-the composite action .github/actions/setup. The checks on a job look through it: each
+The shared setup (Python and the pinned dependencies, the OIDC token file, kubelogin, the Pulumi CLI) lives
+in the composite action .github/actions/setup. The checks on a job look through it: each
 `uses: ./.github/actions/setup` step stands for the action's steps that run with the inputs the job
 passes, so a guarantee holds whether a step is written in the workflow or in the action.
 
@@ -18,6 +21,7 @@ workflow or of the action, so none of them can pass by checking nothing.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import subprocess
@@ -33,27 +37,48 @@ SETUP_ACTION_FILE = ROOT / ".github" / "actions" / "setup" / "action.yml"
 SETUP_ACTION = "./.github/actions/setup"
 STACKS = ["dev", "staging", "prod"]
 COLORS = ["blue", "green"]
-EXPECTED_WORKFLOWS = {"ci.yml", "preview.yml", "deploy.yml", "traffic-switch.yml"}
+EXPECTED_WORKFLOWS = {"ci.yml", "preview.yml", "cloud-preview.yml", "deploy.yml", "traffic-switch.yml"}
+SECRETS_CHECK = ".github/scripts/check-secrets-provider.sh"
+TOKEN_SCRIPT = ROOT / ".github" / "actions" / "setup" / "federated-token.sh"
 
-AZURE_LOGIN = {
-    "client-id": "${{ vars.AZURE_CLIENT_ID }}",
-    "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-    "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
-}
+# The job env of every job that runs Pulumi (docs/ci-auth.md): azure-native's OIDC path, which asks GitHub
+# for a fresh token itself (pulumi-azure-native provider/pkg/provider/auth_azidentity.go); kubelogin's
+# workloadidentity mode, chosen by AAD_LOGIN_METHOD over the kubeconfig's --login azurecli (Azure/kubelogin
+# pkg/internal/token/options.go UpdateFromEnv), which does the same (githubactionscredential.go); the
+# identity for azidentity's WorkloadIdentityCredential (the Pulumi CLI); state and secrets provider from
+# repository variables.
 PULUMI_ENV = {
     "ARM_USE_OIDC": "true",
     "ARM_CLIENT_ID": "${{ vars.AZURE_CLIENT_ID }}",
     "ARM_TENANT_ID": "${{ vars.AZURE_TENANT_ID }}",
     "ARM_SUBSCRIPTION_ID": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
-    "AZURE_KEYVAULT_AUTH_VIA_CLI": "true",
+    "AAD_LOGIN_METHOD": "workloadidentity",
+    "AZURE_CLIENT_ID": "${{ vars.AZURE_CLIENT_ID }}",
+    "AZURE_TENANT_ID": "${{ vars.AZURE_TENANT_ID }}",
+    "PULUMI_BACKEND_URL": "azblob://${{ vars.PULUMI_STATE_CONTAINER }}?storage_account=${{ vars.PULUMI_STATE_ACCOUNT }}",
+    "PULUMI_SECRETS_PROVIDER": (
+        "azurekeyvault://${{ vars.PULUMI_SECRETS_VAULT }}.vault.azure.net/keys/${{ vars.PULUMI_SECRETS_KEY }}"
+    ),
 }
-BACKEND_URL = "${{ vars.PULUMI_BACKEND_URL }}"
+# Credentials that do not renew (a fixed OIDC token lives 5 minutes), that OIDC replaces (secrets), or that
+# lean on an Azure CLI session (AADSTS700024 after ~5 minutes: Azure/azure-cli#28708, #28737).
+STATIC_CREDENTIAL_ENV = {
+    "ARM_OIDC_TOKEN",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "ARM_CLIENT_SECRET",
+    "AZURE_CLIENT_SECRET",
+    "ARM_USE_DEFAULT_AZURE_CREDENTIAL",
+    "AZURE_KEYVAULT_AUTH_VIA_CLI",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING",
+}
+BACKEND_URL = "${{ env.PULUMI_BACKEND_URL }}"
 PYTHON_VERSION = "3.11"
 KUBELOGIN_VERSION = "v0.2.18"
 # The upstream actions the setup action runs, at the versions this repository pins.
 SETUP_PINS = {
     "actions/setup-python": "v7",
-    "azure/login": "v3",
     "azure/use-kubelogin": "v1.3",
     "pulumi/actions": "v7",
 }
@@ -63,10 +88,6 @@ UPSTREAM_INPUTS = {
     "actions/setup-python": {
         "allow-prereleases", "architecture", "cache", "cache-dependency-path", "check-latest", "freethreaded",
         "pip-version", "python-version", "python-version-file", "token", "update-environment",
-    },
-    "azure/login": {
-        "allow-no-subscriptions", "audience", "auth-type", "client-id", "creds", "enable-AzPSSession",
-        "environment", "subscription-id", "tenant-id",
     },
     "azure/use-kubelogin": {"github-api-base-url", "kubelogin-version", "skip-cache"},
     "pulumi/actions": {
@@ -387,27 +408,42 @@ def requirement_pin(name: str) -> str:
 # --- generic checks (each returns its problems) --------------------------------------------------
 
 
-def login_problems(where: str, wf: dict, job: dict, login: dict) -> list[str]:
-    """An azure/login step: OIDC as the identity the variables name, in a job that may request a token."""
+def is_oidc_step(step: dict) -> bool:
+    """The setup action's step that gets the first OIDC token and keeps the token file fresh."""
+    return "federated-token.sh" in step.get("run", "")
+
+
+def env_problems(where: str, wf: dict, job: dict) -> list[str]:
+    """A job's Azure env: the identity from variables, in the forms that renew themselves, nothing static."""
     problems = []
-    if permissions(wf, job).get("id-token") != "write":
-        problems.append(f"{where}: azure/login without the id-token: write permission")
-    given = login.get("with", {})
-    if "creds" in given or any("secrets." in str(v) for v in given.values()):
-        problems.append(f"{where}: azure/login uses stored credentials")
-    for key, expected in AZURE_LOGIN.items():
-        if given.get(key) != expected:
-            problems.append(f"{where}: azure/login {key} is {given.get(key)!r}, not {expected}")
+    env = {**wf.get("env", {}), **job.get("env", {})}
+    for key, expected in PULUMI_ENV.items():
+        if str(env.get(key)) != expected:
+            problems.append(f"{where}: env {key} is {env.get(key)!r}, not {expected!r}")
+    for key in sorted(STATIC_CREDENTIAL_ENV & set(env)):
+        problems.append(f"{where}: env {key} is a credential that does not renew itself")
+    for key, value in env.items():
+        if "secrets." in str(value):
+            problems.append(f"{where}: env {key} comes from a secret")
     return problems
 
 
-def azure_login_problems(wf: dict, action: dict | None = None) -> list[str]:
-    """Every azure/login a job runs, directly or through the setup action."""
+def azure_access_problems(wf: dict, action: dict | None = None) -> list[str]:
+    """Azure access only by OIDC that renews itself: no azure/login (its CLI session cannot renew), no `az`
+    in scripts, and every job that prepares OIDC may request tokens and names its identity by variables."""
     problems = []
     for job_id, job in wf["jobs"].items():
+        where = f"job {job_id}"
         eff = effective_steps(job, action)
-        for i in indices(eff, "azure/login"):
-            problems += login_problems(f"job {job_id} step {eff[i]['_origin']}", wf, job, eff[i])
+        if indices(eff, "azure/login"):
+            problems.append(f"{where}: azure/login (an Azure CLI session that cannot renew its assertion)")
+        for step in eff:
+            if re.search(r"(^|[;&|(])\s*az\s", step.get("run", ""), re.M):
+                problems.append(f"{where} step {step['_origin']}: runs the Azure CLI")
+        if any(is_oidc_step(s) for s in eff):
+            if permissions(wf, job).get("id-token") != "write":
+                problems.append(f"{where}: OIDC without the id-token: write permission")
+            problems += env_problems(where, wf, job)
     return problems
 
 
@@ -431,11 +467,14 @@ def pulumi_job_problems(wf: dict, tmp_path: Path, action: dict | None = None) ->
             continue
         if permissions(wf, job).get("id-token") != "write":
             problems.append(f"{where}: no id-token: write permission")
-        logins = indices(eff, "azure/login")
+        logins = [i for i, s in enumerate(eff) if is_oidc_step(s)]
         if not logins:
-            problems.append(f"{where}: no azure/login step")
-        for i in logins:
-            problems += login_problems(where, wf, job, eff[i])
+            problems.append(f"{where}: the setup action's OIDC token file is not kept fresh")
+        if indices(eff, "azure/login"):
+            problems.append(f"{where}: azure/login (an Azure CLI session that cannot renew its assertion)")
+        problems += env_problems(where, wf, job)
+        checks = [i for i, s in enumerate(eff) if s.get("run", "").startswith(SECRETS_CHECK)]
+        setup_dirs = {inputs["working-directory"] for _, inputs in setup_uses(job, action)}
         kubelogin = indices(eff, "azure/use-kubelogin")
         for i in kubelogin:
             version = str(eff[i].get("with", {}).get("kubelogin-version", ""))
@@ -459,7 +498,12 @@ def pulumi_job_problems(wf: dict, tmp_path: Path, action: dict | None = None) ->
             given = step.get("with", {})
             here = f"{where} step {step['_origin']} (pulumi {given.get('command')})"
             if not logins or min(logins) > i:
-                problems.append(f"{here}: runs before azure/login")
+                problems.append(f"{here}: runs before the OIDC token file exists")
+            if not checks or min(checks) > i:
+                problems.append(f"{here}: the stack's secrets provider is not checked before it")
+            work_dir = str(given.get("work-dir", ".")).strip("/") or "."
+            if setup_dirs != {work_dir}:
+                problems.append(f"{here}: work-dir {work_dir!r}, but the dependencies went to {sorted(setup_dirs)}")
             if not kubelogin or min(kubelogin) > i:
                 problems.append(f"{here}: kubelogin is not installed before it")
             if not deps or min(deps) > i:
@@ -475,9 +519,8 @@ def pulumi_job_problems(wf: dict, tmp_path: Path, action: dict | None = None) ->
             if version != cli_version:
                 problems.append(f"{here}: pulumi-version {version!r} is not the SDK's {cli_version}")
             env = step_env(wf, job, step)
-            for key, expected in PULUMI_ENV.items():
-                if str(env.get(key)) != expected:
-                    problems.append(f"{here}: env {key} is {env.get(key)!r}, not {expected!r}")
+            for key in sorted(STATIC_CREDENTIAL_ENV & set(env)):
+                problems.append(f"{here}: env {key} is a credential that does not renew itself")
             try:
                 stacks = stack_values(wf, job_id, given.get("stack-name", ""), tmp_path)
             except (AssertionError, KeyError) as err:
@@ -508,9 +551,9 @@ def setup_needed_problems(wf: dict, action: dict | None = None) -> list[str]:
             where = f"job {job_id} step {i}"
             needs = []
             if action_of(step) == "pulumi/actions" and step.get("with", {}).get("command"):
-                needs = [("pulumi-cli", "true"), ("azure-login", "true"), ("python-deps", "program")]
-            elif PULUMI_IN_SCRIPT.search(step.get("run", "")):
-                needs = [("pulumi-cli", "true"), ("azure-login", "true")]
+                needs = [("pulumi-cli", "true"), ("azure-oidc", "true"), ("python-deps", "program")]
+            elif PULUMI_IN_SCRIPT.search(step.get("run", "")) or step.get("run", "").startswith(SECRETS_CHECK):
+                needs = [("pulumi-cli", "true"), ("azure-oidc", "true")]
             elif re.search(r"(^|\s)bin/(test|plan)\b", step.get("run", ""), re.M):
                 needs = [("python-deps", "dev")]
             for name, value in needs:
@@ -705,11 +748,16 @@ def test_the_interpolation_check():
     assert interpolating_run_steps(wf) == ["job j step 0"]
 
 
-@pytest.mark.parametrize(("name", "commands"), [("preview.yml", 1), ("deploy.yml", 1), ("traffic-switch.yml", 1)])
+@pytest.mark.parametrize(("name", "commands"), [("cloud-preview.yml", 1), ("deploy.yml", 1), ("traffic-switch.yml", 1)])
 def test_pulumi_jobs_use_oidc_the_policy_pack_and_the_three_stacks(name, commands, tmp_path):
     checked, problems = pulumi_job_problems(workflow(name), tmp_path)
     assert problems == []
     assert checked == commands
+
+
+def test_the_workflows_that_run_pulumi_are_the_cloud_ones(tmp_path):
+    running = {name for name in EXPECTED_WORKFLOWS if pulumi_job_problems(workflow(name), tmp_path)[0]}
+    assert running == {"cloud-preview.yml", "deploy.yml", "traffic-switch.yml"}
 
 
 def _setup_step(wf, job_id="preview"):
@@ -722,16 +770,33 @@ def _action_step(action, name):
     return step
 
 
+def _oidc_step(action):
+    [step] = [s for s in action["runs"]["steps"] if is_oidc_step(s)]
+    return step
+
+
 def _drop_id_token(wf, action):
     wf["jobs"]["preview"]["permissions"].pop("id-token")
 
 
 def _secret_client_id(wf, action):
-    _setup_step(wf)["with"]["client-id"] = "${{ secrets.AZURE_CLIENT_ID }}"
+    wf["jobs"]["preview"]["env"]["ARM_CLIENT_ID"] = "${{ secrets.AZURE_CLIENT_ID }}"
 
 
 def _stored_credentials(wf, action):
-    _action_step(action, "azure/login")["with"] = {"creds": "${{ secrets.AZURE_CREDENTIALS }}"}
+    wf["jobs"]["preview"]["env"]["ARM_CLIENT_SECRET"] = "${{ secrets.AZURE_CLIENT_SECRET }}"
+
+
+def _fixed_oidc_token(wf, action):
+    pulumi_commands(wf["jobs"]["preview"])[0][1]["env"] = {"ARM_OIDC_TOKEN": "${{ steps.token.outputs.token }}"}
+
+
+def _keyvault_via_cli(wf, action):
+    wf["jobs"]["preview"]["env"]["AZURE_KEYVAULT_AUTH_VIA_CLI"] = "true"
+
+
+def _azure_cli_login(wf, action):
+    action["runs"]["steps"].insert(3, {"uses": "azure/login@v3", "with": {"client-id": "x"}})
 
 
 def _no_policy_pack(wf, action):
@@ -744,6 +809,39 @@ def _extra_stack(wf, action):
 
 def _no_oidc_env(wf, action):
     wf["jobs"]["preview"]["env"].pop("ARM_USE_OIDC")
+
+
+def _kubelogin_via_azure_cli(wf, action):
+    wf["jobs"]["preview"]["env"]["AAD_LOGIN_METHOD"] = "azurecli"
+
+
+def _kubelogin_mode_unset(wf, action):
+    wf["jobs"]["preview"]["env"].pop("AAD_LOGIN_METHOD")
+
+
+def _no_workload_identity_client(wf, action):
+    wf["jobs"]["preview"]["env"].pop("AZURE_CLIENT_ID")
+
+
+def _hard_coded_backend(wf, action):
+    wf["jobs"]["preview"]["env"]["PULUMI_BACKEND_URL"] = "azblob://pulumi-state?storage_account=broxivastate"
+
+
+def _backend_in_the_step(wf, action):
+    pulumi_commands(wf["jobs"]["preview"])[0][1]["with"]["cloud-url"] = "azblob://pulumi-state"
+
+
+def _hard_coded_vault(wf, action):
+    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = "azurekeyvault://broxiva-ops.vault.azure.net/keys/pulumi"
+
+
+def _no_secrets_provider_check(wf, action):
+    job = wf["jobs"]["preview"]
+    job["steps"] = [s for s in steps(job) if not s.get("run", "").startswith(SECRETS_CHECK)]
+
+
+def _previewing_another_folder(wf, action):
+    pulumi_commands(wf["jobs"]["preview"])[0][1]["with"]["work-dir"] = "."
 
 
 def _no_kubelogin(wf, action):
@@ -764,8 +862,12 @@ def _login_after_pulumi(wf, action):
     job["steps"].append(setup)
 
 
-def _no_azure_login(wf, action):
-    _setup_step(wf)["with"]["azure-login"] = False
+def _no_azure_oidc(wf, action):
+    _setup_step(wf)["with"]["azure-oidc"] = False
+
+
+def _token_file_never_kept(wf, action):
+    _oidc_step(action)["if"] = "inputs.azure-oidc == 'yes'"
 
 
 def _no_program_deps(wf, action):
@@ -798,14 +900,26 @@ def _version_of_another_step(wf, action):
         _drop_id_token,
         _secret_client_id,
         _stored_credentials,
+        _fixed_oidc_token,
+        _keyvault_via_cli,
+        _azure_cli_login,
         _no_policy_pack,
         _extra_stack,
         _no_oidc_env,
+        _kubelogin_via_azure_cli,
+        _kubelogin_mode_unset,
+        _no_workload_identity_client,
+        _hard_coded_backend,
+        _backend_in_the_step,
+        _hard_coded_vault,
+        _no_secrets_provider_check,
+        _previewing_another_folder,
         _no_kubelogin,
         _kubelogin_never_runs,
         _latest_kubelogin,
         _login_after_pulumi,
-        _no_azure_login,
+        _no_azure_oidc,
+        _token_file_never_kept,
         _no_program_deps,
         _no_cli,
         _other_cli_version,
@@ -815,27 +929,42 @@ def _version_of_another_step(wf, action):
     ],
 )
 def test_the_pulumi_job_check_catches(breakage, tmp_path):
-    wf, action = workflow("preview.yml"), setup_action()
+    wf, action = workflow("cloud-preview.yml"), setup_action()
     breakage(wf, action)
     _, problems = pulumi_job_problems(wf, tmp_path, action)
     assert problems
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_WORKFLOWS))
-def test_azure_login_happens_only_by_oidc_in_jobs_that_may_request_a_token(name):
-    assert azure_login_problems(workflow(name)) == []
+def test_azure_is_reached_only_by_oidc_that_renews_itself(name):
+    assert azure_access_problems(workflow(name)) == []
 
 
-def test_the_azure_login_check_catches_a_job_without_id_token():
+def test_the_azure_access_check_catches_a_job_without_id_token():
     wf = workflow("deploy.yml")
     wf["jobs"]["deploy"]["permissions"] = {"contents": "read"}
-    assert azure_login_problems(wf)
+    assert azure_access_problems(wf)
 
 
-def test_the_azure_login_check_follows_the_setup_action():
+def test_the_azure_access_check_follows_the_setup_action():
     wf = workflow("preview.yml")
-    _setup_step(wf, "offline-plan")["with"]["azure-login"] = True
-    assert any("offline-plan" in p and "id-token" in p for p in azure_login_problems(wf))
+    _setup_step(wf, "offline-plan")["with"]["azure-oidc"] = True
+    assert any("offline-plan" in p and "id-token" in p for p in azure_access_problems(wf))
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda job: job["steps"].insert(1, {"uses": "azure/login@v3", "with": {"client-id": "x"}}),
+        lambda job: job["steps"].insert(1, {"run": "az account get-access-token --resource https://vault.azure.net"}),
+        lambda job: job["env"].update(AZURE_KEYVAULT_AUTH_VIA_CLI="true"),
+        lambda job: job["env"].update(AAD_LOGIN_METHOD="azurecli"),
+    ],
+)
+def test_the_azure_access_check_catches_an_azure_cli_session(breakage):
+    wf = workflow("deploy.yml")
+    breakage(wf["jobs"]["deploy"])
+    assert azure_access_problems(wf)
 
 
 # --- the setup action ----------------------------------------------------------------------------
@@ -891,7 +1020,7 @@ def _unknown_upstream_input(action):
 
 
 def _unpinned_upstream(action):
-    _action_step(action, "azure/login")["uses"] = "azure/login@master"
+    _action_step(action, "azure/use-kubelogin")["uses"] = "azure/use-kubelogin@main"
 
 
 def _not_composite(action):
@@ -959,37 +1088,50 @@ def test_python_deps_selects_what_is_installed(deps, expected):
     assert not {"azure/login", "azure/use-kubelogin", "pulumi/actions"} & {action_of(s) for s in ran}
 
 
-def _check_inputs(given: dict, tmp_path: Path, oidc: bool = True) -> tuple[int, dict[str, str], str]:
-    """Run the action's input check as a use of it passing ``given`` would."""
+# The job env of a job that runs Pulumi, with values (what the runner gives the composite action's steps).
+JOB_ENV = {
+    "ARM_USE_OIDC": "true",
+    "ARM_CLIENT_ID": "00000000-0000-0000-0000-00000000000c",
+    "ARM_TENANT_ID": "00000000-0000-0000-0000-00000000000t",
+    "ARM_SUBSCRIPTION_ID": "00000000-0000-0000-0000-00000000000s",
+    "AAD_LOGIN_METHOD": "workloadidentity",
+    "AZURE_CLIENT_ID": "00000000-0000-0000-0000-00000000000c",
+    "AZURE_TENANT_ID": "00000000-0000-0000-0000-00000000000t",
+}
+
+
+def _check_inputs(
+    given: dict, tmp_path: Path, oidc: bool = True, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
+    """Run the action's input check as a use of it passing ``given`` would, in a job with ``env``."""
     [check] = [s for s in setup_action()["runs"]["steps"] if s.get("id") == "check"]
     context = {f"inputs.{name}": value for name, value in setup_inputs({"with": given}).items()}
-    extra = {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.invalid/"} if oidc else {}
+    extra = dict(JOB_ENV if env is None else env)
+    if oidc:
+        extra["ACTIONS_ID_TOKEN_REQUEST_URL"] = "https://token.invalid/"
     return run_step(check, context, tmp_path, extra)
 
 
-AZURE_IDS = {"client-id": "00000000-0000-0000-0000-00000000000c", "tenant-id": "t", "subscription-id": "s"}
+FULL = {"python-deps": "program", "azure-oidc": True, "kubelogin": True, "pulumi-cli": True}
 
 
 @pytest.mark.parametrize(
     ("given", "oidc", "cache"),
     [
         ({"python-deps": "program"}, True, ["requirements.txt", "constraints.txt"]),
+        ({"python-deps": "program", "working-directory": "./"}, True, ["requirements.txt", "constraints.txt"]),
+        ({"python-deps": "program", "working-directory": "pr"}, True, ["pr/requirements.txt", "pr/constraints.txt"]),
         ({"python-deps": "dev"}, True, ["requirements.txt", "requirements-dev.txt", "constraints.txt"]),
         ({"python-deps": "none"}, True, []),
-        (
-            {"python-deps": "program", "azure-login": True, **AZURE_IDS, "kubelogin": True, "pulumi-cli": True},
-            True,
-            [
-                "requirements.txt",
-                "constraints.txt",
-            ],
-        ),
+        (FULL, True, ["requirements.txt", "constraints.txt"]),
         ({"python-deps": "none", "pulumi-cli": "true", "pulumi-version": "3.272.0"}, False, []),
         ({}, True, None),
         ({"python-deps": "all"}, True, None),
-        ({"python-deps": "program", "azure-login": "yes", **AZURE_IDS}, True, None),
-        ({"python-deps": "program", "azure-login": True, **AZURE_IDS, "tenant-id": ""}, True, None),
-        ({"python-deps": "program", "azure-login": True, **AZURE_IDS}, False, None),
+        ({"python-deps": "program", "working-directory": "../elsewhere"}, True, None),
+        ({"python-deps": "program", "working-directory": "/tmp"}, True, None),
+        ({"python-deps": "program", "working-directory": "pr/../.."}, True, None),
+        ({"python-deps": "program", "azure-oidc": "yes"}, True, None),
+        (FULL, False, None),
         ({"python-deps": "none", "kubelogin": True, "kubelogin-version": "latest"}, True, None),
         ({"python-deps": "none", "kubelogin": "True"}, True, None),
         ({"python-deps": "none", "pulumi-cli": True, "pulumi-version": "^3"}, True, None),
@@ -1005,7 +1147,115 @@ def test_the_setup_action_refuses_unexpected_inputs(given, oidc, cache, tmp_path
         assert code == 0, log
         assert outputs["cache"] == ("pip" if cache else "")
         assert outputs["cache-dependency-path"].split() == cache
-        assert all((ROOT / path).is_file() for path in cache)
+        assert all((ROOT / path).is_file() for path in cache if not path.startswith("pr/"))
+
+
+@pytest.mark.parametrize(
+    ("change", "ok"),
+    [
+        ({}, True),
+        ({"ARM_USE_OIDC": None}, False),
+        ({"ARM_USE_OIDC": "false"}, False),
+        ({"ARM_CLIENT_ID": ""}, False),
+        ({"ARM_TENANT_ID": None}, False),
+        ({"ARM_SUBSCRIPTION_ID": ""}, False),
+        ({"AZURE_CLIENT_ID": None}, False),
+        ({"AZURE_CLIENT_ID": "00000000-0000-0000-0000-0000000000ff"}, False),
+        ({"AZURE_TENANT_ID": None}, False),
+        ({"AAD_LOGIN_METHOD": None}, False),
+        ({"AAD_LOGIN_METHOD": "azurecli"}, False),
+        ({"ARM_OIDC_TOKEN": "eyJ..."}, False),
+        ({"ARM_OIDC_TOKEN_FILE_PATH": "/tmp/token"}, False),
+        ({"ARM_CLIENT_SECRET": "s"}, False),
+        ({"AZURE_CLIENT_SECRET": "s"}, False),
+        ({"ARM_USE_DEFAULT_AZURE_CREDENTIAL": "true"}, False),
+    ],
+)
+def test_azure_oidc_refuses_a_job_env_that_would_not_renew_itself(change, ok, tmp_path):
+    env = {**JOB_ENV, **{k: v for k, v in change.items() if v is not None}}
+    for key in [k for k, v in change.items() if v is None]:
+        env.pop(key)
+    code, _, log = _check_inputs(FULL, tmp_path, env=env)
+    assert (code == 0) is ok, log
+    if not ok:
+        assert "::error::" in log
+    # Without azure-oidc the job's env is none of the action's business.
+    assert _check_inputs({"python-deps": "program"}, tmp_path, env=env)[0] == 0
+
+
+def test_azure_oidc_keeps_the_token_file_fresh_in_the_background():
+    ran = action_steps({"with": FULL})
+    [i] = [i for i, s in enumerate(ran) if is_oidc_step(s)]
+    script = ran[i]["run"]
+    lines = [line.strip() for line in script.splitlines()]
+    # One token now, synchronously (a job that cannot get one fails here), then the loop, detached.
+    once = [
+        n
+        for n, line in enumerate(lines)
+        if re.fullmatch(r'bash "\$GITHUB_ACTION_PATH/federated-token\.sh" "\$token_file"', line)
+    ]
+    loop = [n for n, line in enumerate(lines) if line.startswith("nohup bash") and '"$token_file" loop' in line]
+    assert once and loop and once[0] < loop[0]
+    assert re.search(r"^\s*< /dev/null > \S+ 2>&1 &$", script, re.M), "the loop holds no pipe of the step open"
+    assert re.search(r'^echo "AZURE_FEDERATED_TOKEN_FILE=\$token_file" >> "\$GITHUB_ENV"$', script, re.M)
+    assert '"$RUNNER_TEMP/azure-federated-token"' in script
+    # Before anything that authenticates: the Pulumi CLI install and its commands come later.
+    assert i < indices(ran, "pulumi/actions")[0]
+    assert not [s for s in action_steps({"with": {"python-deps": "program"}}) if is_oidc_step(s)]
+
+
+def _fake_curl(tmp_path: Path, body: str, status: int = 0) -> Path:
+    """A curl that records its arguments and answers ``body`` (exit ``status``)."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir(exist_ok=True)
+    (fake / "curl").write_text(
+        f"#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > {tmp_path}/curl-args\nprintf '%s' '{body}'\nexit {status}\n"
+    )
+    (fake / "curl").chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "runner_env", "ok"),
+    [
+        ('{"value": "header.payload.signature"}', 0, True, True),
+        ('{"count": 1}', 0, True, False),
+        ("", 22, True, False),
+        ('{"value": "header.payload.signature"}', 0, False, False),
+    ],
+)
+def test_the_token_script_writes_a_fresh_github_token_for_entra(body, status, runner_env, ok, tmp_path):
+    fake = _fake_curl(tmp_path, body, status)
+    token_file = tmp_path / "token"
+    token_file.write_text("previous")
+    env = {"PATH": f"{fake}:{os.environ.get('PATH', '')}", "HOME": str(tmp_path)}
+    if runner_env:
+        env["ACTIONS_ID_TOKEN_REQUEST_URL"] = "https://pipelines.invalid/oidc?api-version=2.0"
+        env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "runtime-token"
+    proc = subprocess.run(
+        ["bash", str(TOKEN_SCRIPT), str(token_file)], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    if not ok:
+        assert proc.returncode != 0
+        assert token_file.read_text() == "previous", "a failed request leaves the last good token"
+        return
+    assert proc.returncode == 0, proc.stderr
+    assert token_file.read_text() == "header.payload.signature"
+    assert token_file.stat().st_mode & 0o077 == 0, "only the job's user may read the token"
+    assert "header.payload.signature" not in proc.stdout + proc.stderr
+    args = (tmp_path / "curl-args").read_text().splitlines()
+    # The request @actions/core getIDToken makes, for the audience Entra expects from GitHub.
+    assert "https://pipelines.invalid/oidc?api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange" in args
+    assert "Authorization: bearer runtime-token" in args
+    assert "--fail" in args
+
+
+def test_the_token_script_refreshes_well_within_the_token_lifetime():
+    # GitHub's tokens are valid for 5 minutes (AADSTS700024 in Azure/login#180).
+    text = TOKEN_SCRIPT.read_text()
+    [interval] = re.findall(r"interval=\$\{REFRESH_SECONDS:-(\d+)\}", text)
+    assert int(interval) <= 120
+    assert re.search(r'mv -f "\$file\.tmp" "\$file"', text), "readers never see a half-written token"
 
 
 @pytest.mark.parametrize(("installed", "ok"), [("v3.272.0", True), ("v3.271.0", False), ("", False)])
@@ -1051,6 +1301,13 @@ def _required_missing(wf):
     _setup_step(wf)["with"].pop("python-deps")
 
 
+def _both_previews() -> dict:
+    """cloud-preview.yml with the offline-plan job of preview.yml beside its preview job."""
+    wf = workflow("cloud-preview.yml")
+    wf["jobs"]["offline-plan"] = workflow("preview.yml")["jobs"]["offline-plan"]
+    return wf
+
+
 def _before_checkout(wf):
     job = wf["jobs"]["preview"]
     job["steps"].insert(0, job["steps"].pop(step_index(job, SETUP_ACTION)[0]))
@@ -1062,7 +1319,7 @@ def _other_local_action(wf):
 
 @pytest.mark.parametrize("breakage", [_undeclared, _required_missing, _before_checkout, _other_local_action])
 def test_the_setup_input_check_catches(breakage):
-    wf = workflow("preview.yml")
+    wf = _both_previews()
     breakage(wf)
     assert setup_input_problems(wf)
 
@@ -1089,7 +1346,7 @@ def test_no_workflow_repeats_a_setup_step(name):
 
 
 def _direct_login(wf):
-    wf["jobs"]["preview"]["steps"].insert(2, {"uses": "azure/login@v3", "with": dict(AZURE_LOGIN)})
+    wf["jobs"]["preview"]["steps"].insert(2, {"uses": "azure/login@v3", "with": {"client-id": "x"}})
 
 
 def _direct_kubelogin(wf):
@@ -1116,7 +1373,7 @@ def _direct_cli(wf):
     "breakage", [_direct_login, _direct_kubelogin, _direct_python, _direct_venv, _direct_dev_deps, _direct_cli]
 )
 def test_the_repeated_setup_check_catches(breakage):
-    wf = workflow("preview.yml")
+    wf = _both_previews()
     breakage(wf)
     assert repeated_setup_problems(wf)
 
@@ -1127,7 +1384,7 @@ def _plan_without_setup(wf):
 
 
 def _preview_without_azure(wf):
-    _setup_step(wf)["with"]["azure-login"] = False
+    _setup_step(wf)["with"]["azure-oidc"] = False
 
 
 def _preview_without_program(wf):
@@ -1143,7 +1400,7 @@ def _setup_after_pulumi(wf):
     "breakage", [_plan_without_setup, _preview_without_azure, _preview_without_program, _setup_after_pulumi]
 )
 def test_the_setup_needed_check_catches(breakage):
-    wf = workflow("preview.yml")
+    wf = _both_previews()
     breakage(wf)
     assert setup_needed_problems(wf)
 
@@ -1153,8 +1410,10 @@ def test_the_setup_needed_check_sees_pulumi_in_scripts():
     job = wf["jobs"]["switch"]
     job["steps"] = [s for s in steps(job) if action_of(s) != "pulumi/actions"]
     _setup_step(wf, "switch")["with"]["pulumi-cli"] = False
-    i, _ = find_step(job, r"pulumi login")
+    i, _ = find_step(job, r"pulumi stack history")
     assert f"job switch step {i}: needs {SETUP_ACTION} with pulumi-cli: true before it" in setup_needed_problems(wf)
+    j, _ = find_step(job, re.escape(SECRETS_CHECK))
+    assert f"job switch step {j}: needs {SETUP_ACTION} with pulumi-cli: true before it" in setup_needed_problems(wf)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_WORKFLOWS))
@@ -1200,23 +1459,132 @@ def test_ci_runs_bin_test_on_every_push_and_pull_request(tmp_path):
 # --- preview.yml ---------------------------------------------------------------------------------
 
 
-def test_preview_runs_on_pull_requests_into_the_deploy_branches():
-    wf = workflow("preview.yml")
-    assert set(wf["on"]) == {"pull_request"}
-    assert sorted(wf["on"]["pull_request"]["branches"]) == sorted(["develop", "staging", "main"])
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+PR_HEAD = re.compile(r"github\.event\.pull_request\.head\.|github\.head_ref")
 
 
-def test_preview_previews_every_stack_and_comments_on_the_pull_request():
-    wf = workflow("preview.yml")
+def test_previews_run_on_pull_requests_into_the_deploy_branches():
+    offline, cloud = workflow("preview.yml"), workflow("cloud-preview.yml")
+    assert set(offline["on"]) == {"pull_request"}
+    assert sorted(offline["on"]["pull_request"]["branches"]) == sorted(["develop", "staging", "main"])
+    assert set(cloud["on"]) == {"pull_request_target"}
+    assert sorted(cloud["on"]["pull_request_target"]["branches"]) == sorted(["develop", "staging", "main"])
+
+
+def fork_problems(wf: dict) -> list[str]:
+    """What a pull request from a fork could reach through a workflow.
+
+    Under `pull_request` a fork's run gets no secrets and a read-only token, but runs the pull request's own
+    version of the workflow: such a workflow must hold no identity at all (no id-token, no environment, no
+    secrets). Under `pull_request_target` the base branch's workflow runs with secrets and a writable token
+    even for forks: every job must be limited to branches of this repository, and the pull request's code
+    must never land where the workflow's own action and scripts are read from (the workspace root).
+    """
+    problems = []
+    triggers = set(wf["on"]) if isinstance(wf["on"], dict) else set(as_list(wf["on"]))
+    for job_id, job in wf["jobs"].items():
+        where = f"job {job_id}"
+        if "pull_request" in triggers:
+            if permissions(wf, job).get("id-token"):
+                problems.append(f"{where}: id-token under pull_request (the pull request's own workflow runs)")
+            if "environment" in job:
+                problems.append(f"{where}: an environment under pull_request (the pull request's own workflow runs)")
+            if "secrets." in str(job):
+                problems.append(f"{where}: reads secrets under pull_request")
+        if "pull_request_target" in triggers:
+            if SAME_REPOSITORY not in str(job.get("if", "")):
+                problems.append(f"{where}: runs for forks under pull_request_target")
+            for i, step in enumerate(steps(job)):
+                given = step.get("with") or {}
+                at_root = str(given.get("path", ".")).strip("/") in ("", ".")
+                if action_of(step) == "actions/checkout" and PR_HEAD.search(str(given.get("ref", ""))) and at_root:
+                    problems.append(f"{where} step {i}: checks the pull request out into the workspace root")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_WORKFLOWS))
+def test_pull_requests_from_forks_reach_no_identity(name):
+    assert fork_problems(workflow(name)) == []
+
+
+def _offline_plan_with_id_token(wf):
+    wf["jobs"]["offline-plan"]["permissions"]["id-token"] = "write"
+
+
+def _offline_plan_in_an_environment(wf):
+    wf["jobs"]["offline-plan"]["environment"] = "preview"
+
+
+def _offline_plan_with_a_secret(wf):
+    wf["jobs"]["offline-plan"]["steps"][-1]["env"]["TOKEN"] = "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+
+
+def _cloud_preview_for_forks(wf):
+    wf["jobs"]["preview"].pop("if")
+
+
+def _cloud_preview_under_pull_request(wf):
+    wf["on"] = {"pull_request": wf["on"]["pull_request_target"]}
+
+
+def _pull_request_code_at_the_root(wf):
     job = wf["jobs"]["preview"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    [i] = [i for i, s in enumerate(steps(job)) if PR_HEAD.search(str((s.get("with") or {}).get("ref", "")))]
+    job["steps"][i]["with"].pop("path")
+
+
+@pytest.mark.parametrize(
+    ("name", "breakage"),
+    [
+        ("preview.yml", _offline_plan_with_id_token),
+        ("preview.yml", _offline_plan_in_an_environment),
+        ("preview.yml", _offline_plan_with_a_secret),
+        ("cloud-preview.yml", _cloud_preview_for_forks),
+        ("cloud-preview.yml", _cloud_preview_under_pull_request),
+        ("cloud-preview.yml", _pull_request_code_at_the_root),
+    ],
+)
+def test_the_fork_check_catches(name, breakage):
+    wf = workflow(name)
+    breakage(wf)
+    assert fork_problems(wf)
+
+
+def test_the_cloud_preview_previews_every_stack_with_the_preview_identity_and_comments():
+    wf = workflow("cloud-preview.yml")
+    [job] = wf["jobs"].values()
+    assert job["if"] == SAME_REPOSITORY
+    assert job["environment"] == "preview"
     assert job["strategy"]["matrix"]["stack"] == STACKS
     assert permissions(wf, job) == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    # The identity is the `preview` environment's variable, as every Azure consumer reads it.
+    assert job["env"]["ARM_CLIENT_ID"] == job["env"]["AZURE_CLIENT_ID"] == "${{ vars.AZURE_CLIENT_ID }}"
     [(_, step)] = pulumi_commands(job)
     assert step["with"]["command"] == "preview"
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
     assert truthy(step["with"]["comment-on-pr"])
     assert truthy(step["with"]["diff"])
+
+
+def test_the_cloud_preview_runs_the_base_branch_tooling_on_the_pull_request_code():
+    """The setup action and the check script are read from the workspace root: the base branch's checkout.
+    The pull request's code is in its own folder, and Pulumi, its dependencies and the stack check use that."""
+    job = workflow("cloud-preview.yml")["jobs"]["preview"]
+    checkouts = [(i, steps(job)[i].get("with") or {}) for i in step_index(job, "actions/checkout")]
+    (base_at, base), (pr_at, pr) = checkouts
+    assert "ref" not in base and str(base.get("path", ".")) in (".", "./"), "the base branch at the root"
+    assert pr["ref"] == "${{ github.event.pull_request.head.sha }}"
+    folder = pr["path"]
+    assert folder not in (".", "./", "")
+    assert not truthy(base.get("persist-credentials", True)) and not truthy(pr.get("persist-credentials", True))
+    [(j, given)] = setup_uses(job)
+    assert base_at < pr_at < j
+    assert given["working-directory"] == folder and given["python-deps"] == "program"
+    k, check = find_step(job, re.escape(SECRETS_CHECK))
+    assert check["run"] == f'{SECRETS_CHECK} "$STACK" {folder}'
+    [(m, step)] = pulumi_commands(job)
+    assert step["with"]["work-dir"] == folder
+    assert j < k < m
 
 
 def test_the_offline_plan_diffs_every_stack_against_the_base_branch_without_the_cloud():
@@ -1311,12 +1679,12 @@ def test_deploy_updates_one_stack_at_a_time_in_its_environment_after_the_tests()
     assert job["concurrency"] == {"group": "pulumi-" + stack, "cancel-in-progress": False}
     tests = [needed for needed in as_list(job["needs"]) if needed != "target"]
     assert any(re.search(r"^bin/test\b", s.get("run", ""), re.M) for t in tests for s in steps(wf["jobs"][t]))
-    # The credentials of the update are those of its environment: the azure/login of the setup action
-    # reads the environment's variables, and only this job may request an OIDC token.
+    # The credentials of the update are those of its environment: the job's env reads the environment's
+    # variables, the setup action keeps the token file fresh, and only this job may request an OIDC token.
+    assert {key: job["env"][key] for key in PULUMI_ENV} == PULUMI_ENV
     [(j, given)] = setup_uses(job)
-    assert {key: given[key] for key in AZURE_LOGIN} == AZURE_LOGIN and given["azure-login"] == "true"
-    [login] = [s for s in effective_steps(job) if action_of(s) == "azure/login"]
-    assert login["with"] == AZURE_LOGIN and login["_origin"] == j
+    assert given["azure-oidc"] == "true"
+    assert [s["_origin"] for s in effective_steps(job) if is_oidc_step(s)] == [j]
     assert [job_id for job_id, other in wf["jobs"].items() if permissions(wf, other).get("id-token")] == ["deploy"]
 
 
@@ -1347,27 +1715,124 @@ def test_traffic_switch_shares_the_deploy_concurrency_group():
 
 
 @pytest.mark.parametrize(
-    ("stack", "color", "branch"),
+    ("stack", "color", "ref", "branch"),
     [
-        ("dev", "blue", "develop"),
-        ("staging", "green", "staging"),
-        ("prod", "green", "main"),
-        ("qa", "blue", None),
-        ("prod", "purple", None),
-        ("prod; echo", "blue", None),
-        ("", "green", None),
+        ("dev", "blue", "refs/heads/develop", "develop"),
+        ("staging", "green", "refs/heads/staging", "staging"),
+        ("prod", "green", "refs/tags/v1.4.2", "main"),
+        ("prod", "blue", "refs/tags/v10.0.12", "main"),
+        # The ref decides the code: prod only from a release tag (its environment admits nothing else),
+        # dev and staging only from the branch they deploy from.
+        ("prod", "green", "refs/heads/main", None),
+        ("prod", "green", "refs/tags/v1.4.2-rc.1", None),
+        ("prod", "green", "refs/tags/release-1.4.2", None),
+        ("prod", "green", "refs/heads/v1.4.2", None),
+        ("dev", "blue", "refs/heads/main", None),
+        ("dev", "blue", "refs/tags/v1.4.2", None),
+        ("staging", "blue", "refs/heads/develop", None),
+        # The choices.
+        ("qa", "blue", "refs/heads/develop", None),
+        ("prod", "purple", "refs/tags/v1.4.2", None),
+        ("prod; echo", "blue", "refs/tags/v1.4.2", None),
+        ("", "green", "refs/heads/develop", None),
     ],
 )
-def test_traffic_switch_validates_its_inputs_first(stack, color, branch, tmp_path):
+def test_traffic_switch_validates_its_inputs_and_ref_first(stack, color, ref, branch, tmp_path):
     job = workflow("traffic-switch.yml")["jobs"]["switch"]
     first = steps(job)[0]
     assert "run" in first, "the inputs are validated before anything else runs"
-    code, outputs, log = run_step(first, {"inputs.stack": stack, "inputs.color": color}, tmp_path)
+    assert first["env"]["REF"] == "${{ github.ref }}"
+    code, outputs, log = run_step(first, {"inputs.stack": stack, "inputs.color": color, "github.ref": ref}, tmp_path)
     if branch is None:
         assert code != 0, log
+        assert "::error::" in log
     else:
         assert code == 0, log
         assert outputs.get("branch") == branch
+
+
+def test_traffic_switch_runs_the_dispatched_ref():
+    """No checkout of another ref: the code that updates the stack, the workflow and its setup action all
+    come from the commit the workflow was dispatched on (the ref the environment's rules admitted)."""
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    [i] = step_index(job, "actions/checkout")
+    checkout = steps(job)[i].get("with") or {}
+    assert "ref" not in checkout and "path" not in checkout
+    assert checkout["fetch-depth"] == 0, "origin/main and origin/<branch> are needed"
+    [(j, given)] = setup_uses(job)
+    assert i < j and given["azure-oidc"] == "true"
+    before_up = [s for s in steps(job)[: pulumi_commands(job)[0][0]] if "run" in s]
+    assert not any(re.search(r"git (checkout|switch|restore)\b", s["run"]) for s in before_up)
+    _, on_main = find_step(job, r"merge-base --is-ancestor")
+    assert "origin/main" in on_main["run"] and "prod" in on_main["if"]
+
+
+def _history(*updates: tuple[str, str, str]) -> str:
+    """`pulumi stack history --json`: newest first."""
+    return json.dumps(
+        [
+            {"version": 10 - n, "kind": kind, "result": result, "message": message}
+            for n, (kind, result, message) in enumerate(updates)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "ref_name", "sha", "history", "ok"),
+    [
+        ("prod", "v1.4.2", "a" * 40, [("update", "succeeded", f"v1.4.2 {'a' * 40} (https://run)")], True),
+        # A failed update and a refresh since the deployment do not count.
+        (
+            "prod",
+            "v1.4.2",
+            "a" * 40,
+            [
+                ("update", "failed", f"v1.5.0 {'b' * 40} (https://run)"),
+                ("refresh", "succeeded", ""),
+                ("update", "succeeded", f"v1.4.2 {'a' * 40} traffic switch of prod to blue by someone"),
+            ],
+            True,
+        ),
+        ("prod", "v1.4.1", "c" * 40, [("update", "succeeded", f"v1.4.2 {'a' * 40} (https://run)")], False),
+        ("prod", "v1.4.2", "c" * 40, [("update", "succeeded", f"v1.4.2 {'a' * 40} (https://run)")], False),
+        ("prod", "v1.4.2", "a" * 40, [("update", "succeeded", "manual fix")], False),
+        ("prod", "v1.4.2", "a" * 40, [], False),
+        # dev and staging: the branch decides; a newer head only warns.
+        ("staging", "staging", "d" * 40, [("update", "succeeded", f"staging {'e' * 40} (https://run)")], True),
+        ("dev", "develop", "d" * 40, [("update", "succeeded", f"staging {'d' * 40} (https://run)")], False),
+    ],
+)
+def test_traffic_switch_updates_only_the_deployed_release(stack, ref_name, sha, history, ok, tmp_path):
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    i, step = find_step(job, r"pulumi stack history")
+    [(up, _)] = pulumi_commands(job)
+    [(j, _)] = setup_uses(job)
+    assert j < i < up
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (tmp_path / "history.json").write_text(_history(*history))
+    (fake / "pulumi").write_text(
+        f'#!/usr/bin/env bash\nif [ "$1" = stack ] && [ "$2" = history ]; then cat {tmp_path}/history.json; fi\n'
+    )
+    (fake / "pulumi").chmod(0o755)
+    runner = {
+        "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+        "GITHUB_REF_NAME": ref_name,
+        "GITHUB_SHA": sha,
+        "PULUMI_BACKEND_URL": "azblob://state?storage_account=acct",
+    }
+    code, _, log = run_step(step, {"inputs.stack": stack}, tmp_path, runner)
+    assert (code == 0) is ok, log
+    if stack != "prod" and ok and history[0][2].split()[1] != sha:
+        assert "::warning::" in log
+
+
+def test_traffic_switch_messages_name_the_ref_and_commit_first():
+    """The deployed-release check reads "<ref name> <commit>" at the start of the last update's message."""
+    prefix = "${{ github.ref_name }} ${{ github.sha }} "
+    for name, job_id in (("deploy.yml", "deploy"), ("traffic-switch.yml", "switch")):
+        [(_, step)] = pulumi_commands(workflow(name)["jobs"][job_id])
+        assert step["with"]["message"].startswith(prefix), name
 
 
 def test_traffic_switch_sets_active_color_updates_and_records_a_pull_request():
@@ -1389,74 +1854,3 @@ def test_traffic_switch_sets_active_color_updates_and_records_a_pull_request():
     given = steps(job)[pr]["with"]
     assert given["add-paths"] == "Pulumi.${{ inputs.stack }}.yaml"
     assert given["base"] == "${{ steps.inputs.outputs.branch }}"
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(repo.parent),
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
-    return proc.stdout.strip()
-
-
-def _commit(repo: Path, files: dict[str, str], message: str) -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        _git(repo, "add", name)
-    _git(repo, "commit", "-qm", message)
-    return _git(repo, "rev-parse", "HEAD")
-
-
-@pytest.mark.parametrize(
-    ("stack", "branch", "deployed_action"),
-    [
-        ("prod", "main", None),  # a release tag older than the setup action
-        ("dev", "develop", "develop's version"),  # a branch with another version of it
-    ],
-)
-def test_traffic_switch_sets_up_with_its_own_action_then_restores_the_deployed_code(
-    stack, branch, deployed_action, tmp_path
-):
-    """The setup action is read from the workspace when its step starts, after the deployed code is checked
-    out: the job puts this run's version there for that step only."""
-    job = workflow("traffic-switch.yml")["jobs"]["switch"]
-    [j] = [i for i, s in enumerate(steps(job)) if is_setup(s)]
-    switch_index, switch = find_step(job, r"git checkout --detach")
-    before, after = steps(job)[j - 1], steps(job)[j + 1]
-    assert switch_index < j - 1
-
-    action = ".github/actions/setup/action.yml"
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _commit(repo, {f"Pulumi.{stack}.yaml": "config: {}\n"}, "first release")
-    _git(repo, "tag", "v1.0.0")
-    if deployed_action:
-        _git(repo, "checkout", "-q", "-b", "develop")
-        _commit(repo, {action: deployed_action}, "develop")
-        _git(repo, "update-ref", "refs/remotes/origin/develop", "HEAD")
-        _git(repo, "checkout", "-q", "main")
-    run_sha = _commit(repo, {action: "this run's version"}, "the setup action")
-    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
-
-    context = {"inputs.stack": stack, "steps.inputs.outputs.branch": branch}
-    runner = {"GITHUB_SHA": run_sha}
-    for step in (switch, before):
-        code, _, log = run_step(step, context, tmp_path, runner, cwd=repo)
-        assert code == 0, log
-    assert (repo / action).read_text() == "this run's version"
-    code, _, log = run_step(after, context, tmp_path, runner, cwd=repo)
-    assert code == 0, log
-    if deployed_action:
-        assert (repo / action).read_text() == deployed_action
-    else:
-        assert not (repo / ".github").exists()
-    assert _git(repo, "status", "--porcelain") == ""
-    assert _git(repo, "rev-parse", "HEAD") != run_sha
