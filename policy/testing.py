@@ -5,8 +5,11 @@ the engine's unknown-checking proxy, URN, name, options, provider, policy config
 ``StackValidationArgs`` of the stack policies. Every policy's own ``validate`` runs with a collecting
 ``report_violation``; the result is a list of :class:`Violation`.
 
-Stack policies see outputs under the engine; a recorded plan has inputs only. The one output a stack rule
-needs, the PublicIPAddress ``ipAddress``, is added from the stack output ``gatewayIp``.
+Resource policies see each resource's inputs; stack policies its outputs, as the engine's ``AnalyzeStack``
+does (pulumi ``pkg/resource/deploy/step_generator.go``: the stack's resources as their final states): the
+outputs the plan recorded from the provider's answer (tools/plan/shapes.py), which in a create preview
+(``--first-preview``) are partly or wholly unknown. Values the plan shows as ``[unknown]`` reach the
+policies as the engine sends unknowns (the unknown sentinel, behind the unknown-checking proxy).
 
 Like the engine, every policy gets its own ``props``: the unknown-checking proxy rebuilds every dict and
 list of the inputs, so nothing one policy changes reaches another or the plan (the leaves are JSON
@@ -32,11 +35,13 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from .rules import PACK_ENFORCEMENT_LEVEL, POLICIES
-from .rules.azure import PUBLIC_IP, RECORD_SET
 from .rules.common import with_defaults
+
+# How a rendered plan shows a value that is not known yet (tools/plan/mocks.py UNKNOWN_MASK).
+UNKNOWN_IN_PLAN = "[unknown]"
 
 
 class Violation(NamedTuple):
@@ -63,8 +68,24 @@ def _resources(plan: Any) -> list[dict[str, Any]]:
     return plan["resources"] if isinstance(plan, Mapping) else plan.resources
 
 
-def _outputs(plan: Any) -> dict[str, Any]:
-    return (plan.get("outputs") if isinstance(plan, Mapping) else plan.outputs) or {}
+def engine_values(value: Any) -> Any:
+    """A plan's values as the engine sends them to an analyzer: ``[unknown]`` as the unknown sentinel."""
+    if isinstance(value, str):
+        return UNKNOWN_STRING_VALUE if value == UNKNOWN_IN_PLAN else value
+    if isinstance(value, dict):
+        return {k: engine_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [engine_values(v) for v in value]
+    return value
+
+
+def inputs_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return engine_values(resource.get("inputs") or {})
+
+
+def outputs_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """What a stack policy sees of a resource: its recorded outputs (none recorded: none)."""
+    return engine_values(resource.get("outputs") or {})
 
 
 def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
@@ -87,7 +108,7 @@ def _provider(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any
     provider = by_urn.get(urn)
     if provider is None:
         return None
-    props = unknown_checking_proxy(provider.get("inputs") or {})
+    props = unknown_checking_proxy(inputs_of(provider))
     return PolicyProviderResource(provider["type"], props, provider["urn"], provider["name"])
 
 
@@ -125,7 +146,7 @@ class _ResourceArgs(ResourceValidationArgs):
     @property
     def props(self) -> Mapping[str, Any]:
         if self._built_props is None:
-            self._built_props = unknown_checking_proxy(self._resource.get("inputs") or {})
+            self._built_props = unknown_checking_proxy(inputs_of(self._resource))
         return self._built_props
 
     @props.setter
@@ -164,36 +185,20 @@ def resource_args(
     return _ResourceArgs(resource, config, by_urn or {})
 
 
-def output_view(plan: Any) -> dict[str, dict[str, Any]]:
-    """Outputs the stack rules read that inputs lack, by URN: ``gatewayIp`` as the public IP's ipAddress.
-
-    With one PublicIPAddress it gets the address; with several, those the A records depend on.
-    """
-    address = _outputs(plan).get("gatewayIp")
-    if not isinstance(address, str) or not address:
-        return {}
-    resources = _resources(plan)
-    ips = [r["urn"] for r in resources if r["type"] == PUBLIC_IP]
-    if len(ips) > 1:
-        referenced = {d for r in resources if r["type"] == RECORD_SET for d in r.get("dependencies") or ()}
-        ips = [urn for urn in ips if urn in referenced]
-    return {urn: {"ipAddress": address} for urn in ips}
-
-
 def stack_args(
     plan: Any, config: Mapping[str, Any] | None, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None
 ) -> StackValidationArgs:
-    """The StackValidationArgs of the recorded graph (props: inputs plus ``extra_outputs`` by URN)."""
+    """The StackValidationArgs of the recorded graph (props: outputs, overridden by ``extra_outputs`` by URN)."""
     return StackValidationArgs(_stack_resources(plan, extra_outputs), config=dict(config or {}))
 
 
 def _stack_resources(plan: Any, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> list[PolicyResource]:
-    extra_outputs = output_view(plan) if extra_outputs is None else extra_outputs
+    extra_outputs = extra_outputs or {}
     resources = _resources(plan)
     by_urn = {r["urn"]: r for r in resources}
     built: dict[str, PolicyResource] = {}
     for resource in resources:
-        props = {**(resource.get("inputs") or {}), **dict(extra_outputs.get(resource["urn"], {}))}
+        props = {**outputs_of(resource), **dict(extra_outputs.get(resource["urn"], {}))}
         built[resource["urn"]] = PolicyResource(
             resource["type"],
             unknown_checking_proxy(props),

@@ -61,8 +61,8 @@ def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     _shared_dir = None
 
 
-def _config_key(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
-    """Everything a run reads: the tree, the stack and its whole configuration."""
+def _config_key(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool, preview: bool) -> str:
+    """Everything a run reads: the tree, the stack and its whole configuration, and whether it previews."""
     doc = {
         "projectDir": str(project_dir.resolve()),
         "project": cfg.project,
@@ -71,14 +71,16 @@ def _config_key(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets:
         "secretKeys": sorted(cfg.secret_keys),
         "placeholders": cfg.placeholders,
         "fillSecrets": fill_secrets,
+        "preview": preview,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _render(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
+def _render(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool, preview: bool) -> str:
     global _frozen
     try:
-        text = json.dumps({"plan": _engine_run(project_dir, cfg, fill_secrets=fill_secrets).to_dict()})
+        plan = _engine_run(project_dir, cfg, fill_secrets=fill_secrets, preview=preview, repo_root=PROJECT_DIR)
+        text = json.dumps({"plan": plan.to_dict()})
     except engine.ProgramConfigError as err:
         text = json.dumps({"configError": str(err)})
     if not _frozen:
@@ -89,13 +91,13 @@ def _render(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: boo
     return text
 
 
-def _outcome(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool) -> str:
+def _outcome(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool, preview: bool = False) -> str:
     """The run's outcome as JSON text: rendered here, or read from the process that rendered it first."""
-    key = _config_key(project_dir, cfg, fill_secrets)
+    key = _config_key(project_dir, cfg, fill_secrets, preview)
     if key in _by_config:
         return _by_config[key]
     if _shared_dir is None:
-        text = _render(project_dir, cfg, fill_secrets)
+        text = _render(project_dir, cfg, fill_secrets, preview)
     else:
         done = _shared_dir / f"{key}.json"
         with open(_shared_dir / f"{key}.lock", "w") as lock:
@@ -103,7 +105,7 @@ def _outcome(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bo
             if done.exists():
                 text = done.read_text()
             else:
-                text = _render(project_dir, cfg, fill_secrets)
+                text = _render(project_dir, cfg, fill_secrets, preview)
                 partial = done.with_suffix(f".{os.getpid()}.tmp")
                 partial.write_text(text)
                 partial.replace(done)
@@ -119,9 +121,17 @@ def _plan(text: str) -> engine.Plan:
     return engine.Plan.from_dict(doc["plan"])
 
 
-def cached_run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool = True) -> engine.Plan:
-    """``engine.run`` through this session's results: for the plan tool's own tests."""
-    return _plan(_outcome(project_dir, cfg, fill_secrets))
+def cached_run(
+    project_dir: Path,
+    cfg: stackconfig.OfflineConfig,
+    *,
+    fill_secrets: bool = True,
+    preview: bool = False,
+    repo_root: Path | None = None,
+) -> engine.Plan:
+    """``engine.run`` through this session's results: for the plan tool's own tests (repository: this one)."""
+    assert repo_root in (None, PROJECT_DIR), repo_root
+    return _plan(_outcome(project_dir, cfg, fill_secrets, preview))
 
 
 def run_program(
@@ -131,24 +141,34 @@ def run_program(
     unset: tuple[str, ...] = (),
     secret_sets: dict[str, str] | None = None,
     fill_secrets: bool = True,
+    first_preview: bool = False,
+    project: str = ".",
 ) -> engine.Plan:
-    """Render ``stack`` with ``--set``-style changes; raises engine.ProgramConfigError on bad config."""
+    """Render ``stack`` with ``--set``-style changes; raises engine.ProgramConfigError on bad config.
+
+    ``first_preview``: the create preview of a new stack (``bin/plan render --first-preview``): a dry run,
+    required provided secrets not filled. ``project``: the project's folder in the repository.
+    """
+    fill_secrets = fill_secrets and not first_preview
     key = (
         stack,
         tuple(sorted((sets or {}).items())),
         unset,
         tuple(sorted((secret_sets or {}).items())),
         fill_secrets,
+        first_preview,
+        project,
     )
     if key not in _by_request:
+        project_dir = (PROJECT_DIR / project).resolve()
         cfg = stackconfig.load(
-            PROJECT_DIR,
+            project_dir,
             stack,
             sets=list((sets or {}).items()),
             secret_sets=list((secret_sets or {}).items()),
             unsets=list(unset),
         )
-        _by_request[key] = _outcome(PROJECT_DIR, cfg, fill_secrets)
+        _by_request[key] = _outcome(project_dir, cfg, fill_secrets, first_preview)
     return _plan(_by_request[key])
 
 

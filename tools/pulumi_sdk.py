@@ -11,11 +11,14 @@ breaks one module, and ``tests/test_pulumi_sdk.py`` names the installed version 
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import importlib.metadata
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 try:
+    from pulumi import _types as pulumi_types
     from pulumi.runtime import proto, rpc
     from pulumi.runtime.mocks import MockMonitor
     from pulumi.runtime.proto import resource_pb2
@@ -27,6 +30,8 @@ try:
     # sdk/go/common/resource/properties.go); the Python SDK keeps both strings private.
     SECRET_SIG_KEY: str = rpc._special_sig_key
     SECRET_SIG: str = rpc._special_secret_sig
+    # An unknown value on the wire (computed during the update), the engine's UnknownStringValue.
+    UNKNOWN: str = rpc.UNKNOWN
 except (ImportError, AttributeError) as err:
     # Everything that imports the harness lands here first: say which SDK moved what.
     _versions = ", ".join(f"{d} {importlib.metadata.version(d)}" for d in ("pulumi", "pulumi-policy"))
@@ -35,16 +40,21 @@ except (ImportError, AttributeError) as err:
 __all__ = [
     "SECRET_SIG",
     "SECRET_SIG_KEY",
+    "UNKNOWN",
     "PolicyAnalyzerServicer",
+    "declared_outputs",
     "deserialize_properties",
     "ensure_event_loop",
     "mock_urn",
+    "output_type_fields",
     "proto",
     "remember_mock_resource",
+    "resource_class",
     "resource_pb2",
     "serialize_properties",
     "settle_outputs",
     "sync_await",
+    "unwrap_type",
 ]
 
 T = TypeVar("T")
@@ -90,3 +100,48 @@ async def settle_outputs() -> None:
         if not pending:
             return
         await asyncio.wait(pending)
+
+
+@functools.cache
+def resource_class(token: str) -> type | None:
+    """The SDK class of a resource type token (``azure-native:keyvault:Secret``), None when no SDK declares it.
+
+    Each generated provider SDK registers its modules with the runtime (``_utilities.register``: the
+    ``pulumi.runtime.register_resource_module`` of every module, with ``mod_info`` naming the module's
+    ``fqn`` and its ``classes`` by token); the runtime looks classes up there to rebuild resource references.
+    Custom resources of CRDs (``kubernetes:cert-manager.io/v1:Certificate``) and engine types have none.
+    """
+    parts = token.split(":")
+    if len(parts) != 3:
+        return None
+    package, module_name, _ = parts
+    try:
+        importlib.import_module("pulumi_" + package.replace("-", "_"))
+    except ImportError:
+        return None
+    module = rpc.get_resource_module(package, module_name, "")
+    info = getattr(module, "mod_info", None) if module is not None else None
+    if not isinstance(info, dict) or token not in info.get("classes", {}):
+        return None
+    found = getattr(importlib.import_module(info["fqn"]), info["classes"][token], None)
+    return found if isinstance(found, type) else None
+
+
+def declared_outputs(resource_cls: type) -> dict[str, Any]:
+    """Pulumi name -> Python type of every output a resource class declares (its ``@pulumi.getter`` properties).
+
+    The SDK reads the same table to turn the engine's outputs into the class's types (``rpc.resolve_outputs``).
+    """
+    return dict(pulumi_types.resource_types(resource_cls))
+
+
+def output_type_fields(cls: Any) -> dict[str, Any] | None:
+    """Pulumi name -> type of the properties of an ``@pulumi.output_type`` class; None for any other type."""
+    if isinstance(cls, type) and pulumi_types.is_output_type(cls):
+        return dict(pulumi_types.output_type_types(cls))
+    return None
+
+
+def unwrap_type(hint: Any) -> Any:
+    """``T`` of ``Output[T]``, ``Optional[T]`` and ``Input[T]``, as the SDK unwraps them."""
+    return pulumi_types.unwrap_type(hint)

@@ -1,8 +1,11 @@
 """Stack rules: references between resources that no single resource can check.
 
-Under the engine a stack policy sees each resource's outputs; in tests the recorded inputs. The checks read
-fields present in both (Kubernetes objects echo their inputs; Key Vault secrets are matched by ``secretName``
-or their output ``name``; public IPs by their ``ipAddress`` output) and skip what is not known.
+A stack policy sees each resource's outputs (pulumi ``pkg/resource/deploy/step_generator.go``, AnalyzeStack),
+never its inputs: only properties the resource class declares as outputs are read. azure-native's path
+parameters (``secretName``, ``vaultName``, ``relativeRecordSetName``...) are inputs only: a Key Vault secret is
+known by its ``name`` and ``id``, a record set by its ``name``, a public IP by its ``ipAddress``. In a preview
+of new resources those are unknown, and a Kubernetes object whose cluster does not exist yet has no outputs
+at all: every check skips what it cannot know instead of reporting it.
 """
 
 from __future__ import annotations
@@ -135,20 +138,21 @@ def _vault_of_url(url: Any) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _vault_secrets(resources: list[StackResource]) -> list[tuple[str | None, str]]:
-    """(vault name or None, secret name) of every Key Vault secret the stack declares."""
-    out = []
+def _vault_secrets(resources: list[StackResource]) -> list[tuple[Any, Any]]:
+    """(vault name, secret name) of every Key Vault secret the stack declares, from the outputs ``name`` and
+    ``id`` (``.../vaults/<vault>/secrets/<name>``); UNKNOWN where not known yet, None where not found."""
+    out: list[tuple[Any, Any]] = []
     for secret in resources:
         if secret.resource_type != KEY_VAULT_SECRET:
             continue
-        name = secret.props.get("secretName") or secret.props.get("name")
-        if not isinstance(name, str):
-            continue
-        vault = secret.props.get("vaultName")
-        if not isinstance(vault, str):
-            match = re.search(r"/vaults/([^/]+)/", str(secret.props.get("id") or ""))
-            vault = match.group(1) if match else None
-        out.append((vault.lower() if isinstance(vault, str) else None, name))
+        name, rid = secret.props.get("name"), secret.props.get("id")
+        vault: Any = None
+        if rid is UNKNOWN:
+            vault = UNKNOWN
+        elif isinstance(rid, str):
+            match = re.search(r"/vaults/([^/]+)/", rid)
+            vault = match.group(1).lower() if match else None
+        out.append((vault, name if name is UNKNOWN or isinstance(name, str) else None))
     return out
 
 
@@ -180,7 +184,10 @@ def check_external_secret_keys(resources: list[StackResource], config: dict[str,
             if provider and "azurekv" not in provider:
                 continue  # another backend: not this stack's Key Vault
             vault = _vault_of_url(dig(provider, "azurekv", "vaultUrl"))
-        known = {name for (secret_vault, name) in secrets if vault is None or secret_vault in (None, vault)}
+        in_vault = [name for (secret_vault, name) in secrets if vault is None or secret_vault in (None, UNKNOWN, vault)]
+        if any(name is UNKNOWN for name in in_vault):
+            continue  # secrets still being created (a preview): their names are not known yet
+        known = {name for name in in_vault if isinstance(name, str)}
         where = f"ExternalSecret '{namespace_of(external_secret)}/{name_of(external_secret)}'"
         for key in _remote_keys(external_secret):
             if key is UNKNOWN or not isinstance(key, str):
@@ -295,7 +302,8 @@ def check_a_records(resources: list[StackResource], config: dict[str, Any]) -> I
     for record in resources:
         if record.resource_type != RECORD_SET:
             continue
-        relative = record.props.get("relativeRecordSetName") or record.props.get("name") or record.name
+        relative = record.props.get("name")
+        relative = relative if isinstance(relative, str) and relative else record.name
         for entry in as_list(record.props.get("aRecords")):
             address = dig(entry, "ipv4Address")
             if address is UNKNOWN or address is None:

@@ -1,7 +1,8 @@
 """Offline plan: render and diff the full desired state of a stack with no cloud account.
 
-    python -m tools.plan render --stack prod [--set KEY=VALUE ...] [--out DIR]
+    python -m tools.plan render --stack prod [--set KEY=VALUE ...] [--out DIR] [--first-preview]
     python -m tools.plan diff --stack prod --set activeColor=green [--base GITREF] [--json]
+    python -m tools.plan render --project bootstrap --stack org
 
 Exit codes: 0 done, 2 the stack configuration was refused (one message), 1 anything else.
 """
@@ -30,7 +31,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="like pulumi config set --path")
         p.add_argument("--set-secret", action="append", default=[], metavar="KEY=VALUE", help="a secret value")
         p.add_argument("--unset", action="append", default=[], metavar="KEY", help="like pulumi config rm --path")
+        p.add_argument(
+            "--project",
+            type=Path,
+            default=Path("."),
+            metavar="DIR",
+            help="the Pulumi project to render, a folder of the repository with its Pulumi.yaml (default: the root)",
+        )
+        # The repository's root (another tree for --base); --project is relative to it.
         p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+        # A tree from before the stack files named their secrets provider (--base renders).
+        p.add_argument("--tolerate-missing-secrets-provider", action="store_true", help=argparse.SUPPRESS)
         p.add_argument(
             "--no-placeholder-secrets",
             action="store_true",
@@ -41,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument("--out", type=Path, default=None, help="write resources.json, manifests/ and helm-releases.yaml")
     r.add_argument("--json", action="store_true", help="print resources.json to stdout instead of a summary")
+    r.add_argument(
+        "--first-preview",
+        action="store_true",
+        help="the first `pulumi preview` of a new stack: provider-computed outputs unknown, provided secrets not filled",
+    )
+
+    # What a StackReference to this stack reads (tools.plan.references runs it): outputs in the engine's shape.
+    o = sub.add_parser("stack-outputs")
+    common(o)
 
     d = sub.add_parser("diff", help="what a change of config (--set) or of code (--base) does to a stack")
     common(d)
@@ -49,20 +69,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _project(args: argparse.Namespace) -> Path:
+    """The project's directory: --project, relative to the repository's root."""
+    project = args.project if args.project.is_absolute() else args.project_dir / args.project
+    if not (project / "Pulumi.yaml").is_file():
+        raise stackconfig.StackConfigError(
+            f"no Pulumi.yaml in {args.project} (--project names a Pulumi project's folder)"
+        )
+    return project
+
+
 def _config(args: argparse.Namespace, *, with_sets: bool = True) -> stackconfig.OfflineConfig:
     split = stackconfig.split_assignment
     return stackconfig.load(
-        args.project_dir,
+        _project(args),
         args.stack,
         sets=[split(s) for s in args.set] if with_sets else [],
         secret_sets=[split(s) for s in args.set_secret] if with_sets else [],
         unsets=list(args.unset) if with_sets else [],
+        require_secrets_provider=not args.tolerate_missing_secrets_provider,
     )
 
 
-def _render_plan(args: argparse.Namespace, *, with_sets: bool = True, project_dir: Path | None = None) -> engine.Plan:
+def _render_plan(args: argparse.Namespace, *, with_sets: bool = True) -> engine.Plan:
     cfg = _config(args, with_sets=with_sets)
-    return engine.run(project_dir or args.project_dir, cfg, fill_secrets=not args.no_placeholder_secrets)
+    first_preview = bool(getattr(args, "first_preview", False))
+    return engine.run(
+        _project(args),
+        cfg,
+        # A first preview runs as `pulumi preview` does on a new stack: required provided secrets are not set
+        # yet, and the program (in a dry run) must get past them.
+        fill_secrets=not (args.no_placeholder_secrets or first_preview),
+        preview=first_preview,
+        repo_root=args.project_dir,
+    )
 
 
 def _render_at(ref: str, args: argparse.Namespace) -> engine.Plan:
@@ -89,6 +129,9 @@ def _render_at(ref: str, args: argparse.Namespace) -> engine.Plan:
             "--json",
             "--project-dir",
             str(tree),
+            "--project",
+            str(args.project),
+            "--tolerate-missing-secrets-provider",
         ]
         if args.no_placeholder_secrets:
             cmd.append("--no-placeholder-secrets")
@@ -102,6 +145,10 @@ def _render_at(ref: str, args: argparse.Namespace) -> engine.Plan:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "stack-outputs":
+            values, secret = engine.stack_outputs(_project(args), _config(args), repo_root=args.project_dir)
+            print(json.dumps({"outputs": values, "secretOutputNames": sorted(secret)}, sort_keys=True))
+            return 0
         if args.command == "render":
             plan = _render_plan(args)
             if args.out:

@@ -6,15 +6,24 @@ import json
 import os
 import runpy
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tools.pulumi_sdk import settle_outputs, sync_await
 
-from . import stackconfig
-from .mocks import SECRET_MASK, PlausibleMocks, RecordingMonitor, mask_secrets, secret_digests
+from . import references, stackconfig
+from .mocks import (
+    SECRET_MASK,
+    UNKNOWN_MASK,
+    PlausibleMocks,
+    RecordingMonitor,
+    mask_secrets,
+    secret_digests,
+    unwrap_secrets,
+)
+from .shapes import contains_unknown
 
 _CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
 
@@ -33,12 +42,15 @@ class Plan:
     invokes: list[dict[str, Any]]
     outputs: dict[str, Any]
     placeholders: list[str] = field(default_factory=list)
+    preview: bool = False
+    """A create preview of a new stack (``--first-preview``): provider-computed outputs are ``[unknown]``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schemaVersion": 1,
             "project": self.project,
             "stack": self.stack,
+            "preview": self.preview,
             "placeholders": self.placeholders,
             "resources": self.resources,
             "invokes": self.invokes,
@@ -48,7 +60,13 @@ class Plan:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Plan:
         return cls(
-            doc["project"], doc["stack"], doc["resources"], doc["invokes"], doc["outputs"], doc.get("placeholders", [])
+            doc["project"],
+            doc["stack"],
+            doc["resources"],
+            doc["invokes"],
+            doc["outputs"],
+            doc.get("placeholders", []),
+            bool(doc.get("preview", False)),
         )
 
     def to_json(self) -> str:
@@ -103,8 +121,22 @@ def _fill_required_secrets(project_dir: Path, cfg: stackconfig.OfflineConfig) ->
         cfg.secret_keys.add(f"{prefix}providedSecrets")
 
 
-def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool = True) -> Plan:
-    """Run ``project_dir/__main__.py`` for ``cfg`` under mocks and return what it declared."""
+def run(
+    project_dir: Path,
+    cfg: stackconfig.OfflineConfig,
+    *,
+    fill_secrets: bool = True,
+    preview: bool = False,
+    repo_root: Path | None = None,
+    on_stack_outputs: Callable[[dict[str, Any]], None] | None = None,
+) -> Plan:
+    """Run ``project_dir/__main__.py`` for ``cfg`` under mocks and return what it declared.
+
+    ``preview``: a create preview of a new stack (the engine's dry run: ``pulumi.runtime.is_dry_run()``),
+    answered with the outputs the providers' previews give. ``repo_root``: where stack references are
+    looked up (default: ``project_dir``'s repository, see tools.plan.references). ``on_stack_outputs``
+    gets the stack outputs as the engine receives them (secrets wrapped, not masked).
+    """
     import pulumi
     from pulumi.runtime.mocks import MockEngine
 
@@ -114,7 +146,8 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     if fill_secrets:
         _fill_required_secrets(project_dir, cfg)
 
-    mocks = PlausibleMocks(cfg.stack)
+    resolver = references.Resolver(repo_root or references.repo_root_of(project_dir), cfg.stack, cfg.project)
+    mocks = PlausibleMocks(cfg.stack, preview=preview, references=resolver)
     monitor = RecordingMonitor(mocks)
     # As the language host does (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec): the CLI passes
     # the config as PULUMI_CONFIG and its secret keys as PULUMI_CONFIG_SECRET_KEYS, and the host loads both
@@ -133,7 +166,7 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
             stack=cfg.stack,
             monitor=monitor,
             engine=MockEngine(None),
-            dry_run=False,
+            dry_run=preview,
         )
     )
 
@@ -147,8 +180,14 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     try:
         sync_await(pulumi.runtime.run_in_stack(program))
     except pulumi.RunError as err:
+        if mocks.errors:
+            raise ProgramConfigError(mocks.errors[0]) from None
         if type(err).__name__ == "ConfigError":
             raise ProgramConfigError(str(err)) from None
+        raise
+    except Exception:
+        if mocks.errors:
+            raise ProgramConfigError(mocks.errors[0]) from None
         raise
     finally:
         for key, value in saved_env.items():
@@ -157,9 +196,15 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
             else:
                 os.environ[key] = value
 
-    # An output that holds a secret anywhere is secret as a whole, as Output.from_input would make it.
+    if mocks.errors:
+        raise ProgramConfigError(mocks.errors[0])
+    if on_stack_outputs is not None:
+        on_stack_outputs(monitor.stack_outputs)
+
+    # An output that holds a secret anywhere is secret as a whole, as Output.from_input would make it; one
+    # that is not known yet is unknown as a whole.
     outputs = {
-        key: SECRET_MASK if secret_digests(value) else _jsonable(value)
+        key: SECRET_MASK if secret_digests(value) else UNKNOWN_MASK if contains_unknown(value) else _jsonable(value)
         for key, value in sorted(monitor.stack_outputs.items())
     }
 
@@ -167,10 +212,25 @@ def run(project_dir: Path, cfg: stackconfig.OfflineConfig, *, fill_secrets: bool
     for reg in monitor.registrations:
         entry = dict(reg)
         entry["inputs"] = _jsonable(mask_secrets(reg["inputs"]))
+        entry["outputs"] = _jsonable(mask_secrets(reg.get("outputs") or {}))
         entry["secretDigests"] = secret_digests(reg["inputs"])
         resources.append(entry)
     # Registration order follows the event loop; the plan is ordered by URN so two runs compare equal.
     resources.sort(key=lambda r: r["urn"])
     invokes = [{"token": i["token"], "args": _jsonable(mask_secrets(i["args"]))} for i in monitor.invokes]
     invokes.sort(key=lambda i: (i["token"], json.dumps(i["args"], sort_keys=True)))
-    return Plan(cfg.project, cfg.stack, resources, invokes, outputs, list(cfg.placeholders))
+    return Plan(cfg.project, cfg.stack, resources, invokes, outputs, list(cfg.placeholders), preview)
+
+
+def stack_outputs(
+    project_dir: Path, cfg: stackconfig.OfflineConfig, *, repo_root: Path | None = None
+) -> tuple[dict[str, Any], set[str]]:
+    """A stack's outputs as a StackReference reads them: values (offline secrets included) and secret names."""
+    plan_outputs: dict[str, Any] = {}
+
+    def keep(monitor_outputs: dict[str, Any]) -> None:
+        plan_outputs.update(monitor_outputs)
+
+    run(project_dir, cfg, repo_root=repo_root, on_stack_outputs=keep)
+    secret = {key for key, value in plan_outputs.items() if secret_digests(value)}
+    return {key: _jsonable(unwrap_secrets(value)) for key, value in plan_outputs.items()}, secret

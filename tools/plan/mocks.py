@@ -12,17 +12,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from google.protobuf import empty_pb2
 from google.protobuf.json_format import MessageToDict
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 
 from tools.pulumi_sdk import (
     SECRET_SIG,
     SECRET_SIG_KEY,
+    UNKNOWN,
     deserialize_properties,
     ensure_event_loop,
     mock_urn,
@@ -32,8 +36,18 @@ from tools.pulumi_sdk import (
     sync_await,
 )
 
+from .shapes import contains_unknown, created_outputs, preview_outputs
+
 SECRET_MASK = "[secret]"
+UNKNOWN_MASK = "[unknown]"
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+KUBERNETES_PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+class StackReferenceError(Exception):
+    """A stack reference that names no project or stack of this repository."""
+
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-000000000002"
@@ -73,9 +87,11 @@ def is_secret(value: Any) -> bool:
 
 
 def mask_secrets(value: Any) -> Any:
-    """Replace every secret-wrapped value with the literal ``[secret]``."""
+    """Replace every secret-wrapped value with the literal ``[secret]``, every unknown with ``[unknown]``."""
     if is_secret(value):
         return SECRET_MASK
+    if isinstance(value, str) and value == UNKNOWN:
+        return UNKNOWN_MASK
     if isinstance(value, dict):
         return {k: mask_secrets(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -96,6 +112,17 @@ def secret_digests(value: Any, path: str = "") -> dict[str, str]:
         for i, v in enumerate(value):
             out.update(secret_digests(v, f"{path}[{i}]"))
     return out
+
+
+def sentinel_unknowns(value: Any) -> Any:
+    """Deserialized values with each unknown (``pulumi.output.Unknown`` in a preview) as the wire's sentinel."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: sentinel_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [sentinel_unknowns(v) for v in value]
+    return value
 
 
 def unwrap_secrets(value: Any) -> Any:
@@ -153,8 +180,20 @@ def fake_kubeconfig(cluster: str, resource_group: str) -> str:
 class PlausibleMocks(pulumi_mocks.Mocks):
     """Outputs shaped like the real providers' answers, deterministic per logical name."""
 
-    def __init__(self, stack: str):
+    def __init__(
+        self,
+        stack: str,
+        *,
+        preview: bool = False,
+        references: Callable[[str], tuple[dict[str, Any], set[str]]] | None = None,
+    ):
         self.stack = stack
+        self.preview = preview
+        """A create preview (dry run): RecordingMonitor answers with preview outputs instead of new_resource's."""
+        self.references = references
+        """Stack reference name -> (outputs, names of the secret ones); raises StackReferenceError."""
+        self.errors: list[str] = []
+        """Configuration errors found while answering (an unresolvable stack reference)."""
 
     # ------------------------------------------------------------------ invokes
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -175,26 +214,45 @@ class PlausibleMocks(pulumi_mocks.Mocks):
 
     # ------------------------------------------------------------------ resources
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """A create (or a read), answered with the outputs the resource class declares (shapes.created_outputs)."""
         typ, name = args.typ, args.name
         inputs = dict(args.inputs)
+        if typ == STACK_REFERENCE_TYPE:
+            return self._stack_reference(inputs, args.resource_id)
         if typ.startswith("azure-native:"):
-            return self._azure(typ, name, inputs)
+            rid, computed = self._azure(typ, name, inputs)
+            return rid, created_outputs(typ, inputs, computed)
         if typ.startswith("random:"):
-            return self._random(typ, name, inputs)
+            return f"{name}-id", created_outputs(typ, inputs, self._random(typ, name, inputs))
         if typ == "kubernetes:helm.sh/v3:Release":
-            state = dict(inputs)
-            state["status"] = {
-                "name": inputs.get("name", name),
-                "namespace": inputs.get("namespace"),
-                "status": "deployed",
-            }
-            return f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}", state
+            status = {"name": inputs.get("name", name), "namespace": inputs.get("namespace"), "status": "deployed"}
+            ident = f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}"
+            return ident, created_outputs(typ, inputs, {"status": status})
         if typ.startswith("kubernetes:"):
             meta = unwrap_secrets(inputs.get("metadata") or {})
             ns = meta.get("namespace")
             ident = f"{ns}/{meta.get('name', name)}" if ns else str(meta.get("name", name))
-            return ident, inputs
+            # The live object: the manifest as applied (server-set fields left out).
+            return ident, created_outputs(typ, inputs, {})
         return f"{name}-id", inputs
+
+    def _stack_reference(self, inputs: dict[str, Any], resource_id: str | None) -> tuple[str, dict[str, Any]]:
+        """``pulumi:pulumi:StackReference``: the referenced stack's outputs, as the engine reads them."""
+        reference = str(unwrap_secrets(inputs.get("name")) or resource_id or "")
+        if self.references is None:
+            self.errors.append(f"stack reference {reference!r} cannot be resolved offline")
+            return reference, {"name": reference, "outputs": {}, "secretOutputNames": []}
+        try:
+            outputs, secret_names = self.references(reference)
+        except StackReferenceError as err:
+            self.errors.append(str(err))
+            return reference, {"name": reference, "outputs": {}, "secretOutputNames": []}
+        # The engine hands secret outputs back as secrets (pulumi pkg/resource/deploy/builtins.go readStackReference).
+        wrapped = {
+            key: {SECRET_SIG_KEY: SECRET_SIG, "value": value} if key in secret_names else value
+            for key, value in outputs.items()
+        }
+        return reference, {"name": reference, "outputs": wrapped, "secretOutputNames": sorted(secret_names)}
 
     def _azure(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         plain = unwrap_secrets(inputs)
@@ -216,8 +274,10 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             scope = plain.get("scope")
             prefix = scope if short == "authorization:RoleAssignment" and scope else base
             rid = f"{prefix}/providers/{collection}/{resource_name}"
-        state: dict[str, Any] = dict(inputs)
-        state.update({"id": rid, "name": resource_name, "azureApiVersion": "mock"})
+        arm_type = "Microsoft.Resources/resourceGroups"
+        if short != "resources:ResourceGroup":
+            arm_type = re.sub(r"/\{[^}]+\}", "", _ARM.get(short) or f"Microsoft.Mock/{short.replace(':', '.')}")
+        state: dict[str, Any] = {"id": rid, "name": resource_name, "type": arm_type, "azureApiVersion": "mock"}
         identity = plain.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list identity IDs; the provider answers with a map of ID -> client/principal IDs.
@@ -288,8 +348,8 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         value = plain.get(key) if key else None
         return str(value) if value else f"{name}{_digest(name) % 10**7:07d}"
 
-    def _random(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        state = dict(inputs)
+    def _random(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        state: dict[str, Any] = {}
         if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
             length = int(unwrap_secrets(inputs).get("length", 16))
             seed = hashlib.sha256(f"{self.stack}/{name}/{unwrap_secrets(inputs).get('keepers')}".encode()).hexdigest()
@@ -299,7 +359,7 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             state["result"] = stable_uuid(self.stack, name, str(unwrap_secrets(inputs).get("keepers")))
         elif typ == "random:index/randomId:RandomId":
             state["hex"] = hashlib.sha256(name.encode()).hexdigest()[:16]
-        return f"{name}-id", state
+        return state
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -310,6 +370,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: PlausibleMocks):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
+        self.by_urn: dict[str, dict[str, Any]] = {}
         self.invokes: list[dict[str, Any]] = []
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
@@ -322,46 +383,61 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         ensure_event_loop()
-        inputs = deserialize_properties(request.object)
-        self.registrations.append(
-            {
-                "urn": urn,
-                "type": request.type,
-                "name": request.name,
-                "custom": bool(request.custom),
-                "parent": request.parent or None,
-                "provider": request.provider or None,
-                "protect": bool(request.protect) if request.HasField("protect") else False,
-                "dependencies": sorted(set(request.dependencies)),
-                "ignoreChanges": list(request.ignoreChanges),
-                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                "additionalSecretOutputs": list(request.additionalSecretOutputs),
-                "aliases": [MessageToDict(a) for a in request.aliases],
-                "inputs": inputs,
-            }
-        )
-        resource_args = pulumi_mocks.MockResourceArgs(
-            typ=request.type,
-            name=request.name,
-            inputs=inputs,
-            provider=request.provider,
-            resource_id=request.importId,
-            custom=request.custom or False,
-        )
-        id_, state = self.mocks.new_resource(resource_args)
+        inputs = sentinel_unknowns(deserialize_properties(request.object, keep_unknowns=True))
+        entry: dict[str, Any] = {
+            "urn": urn,
+            "type": request.type,
+            "name": request.name,
+            "custom": bool(request.custom),
+            "parent": request.parent or None,
+            "provider": request.provider or None,
+            "protect": bool(request.protect) if request.HasField("protect") else False,
+            "dependencies": sorted(set(request.dependencies)),
+            "ignoreChanges": list(request.ignoreChanges),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "additionalSecretOutputs": list(request.additionalSecretOutputs),
+            "aliases": [MessageToDict(a) for a in request.aliases],
+            "inputs": inputs,
+        }
+        self.registrations.append(entry)
+        self.by_urn[urn] = entry
+        if self.mocks.preview and request.custom and not request.type.startswith("pulumi:providers:"):
+            # A create preview: no ID yet (the SDK reads an empty ID as unknown), outputs as the provider previews.
+            id_, state = "", self._preview(request.type, request.provider, inputs)
+        else:
+            resource_args = pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+            id_, state = self.mocks.new_resource(resource_args)
         # The engine marks additionalSecretOutputs secret; the stock mock monitor does not.
         for key in request.additionalSecretOutputs:
-            if key in state and not is_secret(state[key]):
+            if key in state and not is_secret(state[key]) and state[key] != UNKNOWN:
                 state[key] = {SECRET_SIG_KEY: SECRET_SIG, "value": state[key]}
+        entry["outputs"] = state if request.custom else {}
         obj_proto = sync_await(serialize_properties(state, {}))
         remember_mock_resource(self, urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def _preview(self, typ: str, provider: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if typ.startswith("kubernetes:"):
+            config = self.by_urn.get(provider.rsplit("::", 1)[0], {}) if provider else {}
+            if contains_unknown(config.get("inputs", {}).get("kubeconfig")):
+                # pulumi-kubernetes provider/pkg/provider/provider.go Create: with an unknown provider
+                # configuration (`!pcfg.known`) a preview answers every object with empty outputs.
+                return {}
+            return created_outputs(typ, inputs, {})
+        return preview_outputs(typ, inputs)
 
     def Invoke(  # noqa: N802 - gRPC method name
         self, request: resource_pb2.ResourceInvokeRequest
     ) -> resource_pb2.ResourceInvokeResponse:
         ensure_event_loop()
-        args = deserialize_properties(request.args)
+        args = sentinel_unknowns(deserialize_properties(request.args, keep_unknowns=True))
         self.invokes.append({"token": request.tok, "args": args})
         return super().Invoke(request)
 
@@ -373,4 +449,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # deserializer would drop them).
         if request.urn and request.urn == self.stack_urn:
             self.stack_outputs = MessageToDict(request.outputs)
+        elif request.urn in self.by_urn:
+            # A component's outputs are what it registers (the engine's RegisterResourceOutputs step).
+            self.by_urn[request.urn]["outputs"] = MessageToDict(request.outputs)
         return super().RegisterResourceOutputs(request)

@@ -19,6 +19,18 @@ import yaml
 
 PLACEHOLDER_PREFIX = "offline-placeholder-"
 
+# The stacks of this repository keep their secrets encrypted with a Key Vault key: without the key a stack
+# on a DIY backend (azblob://) would fall back to a passphrase (PULUMI_CONFIG_PASSPHRASE). The URL is the
+# Pulumi CLI's azurekeyvault:// secrets provider: a vault host and a key, optionally pinned to a version.
+# Vault names: 3-24 letters, digits and hyphens, starting with a letter; key names: 1-127 letters, digits
+# and hyphens; a key version is 32 hex digits.
+SECRETS_PROVIDER_KEY = "secretsprovider"
+SECRETS_PROVIDER_FORM = "azurekeyvault://<vault>.vault.azure.net/keys/<key>[/<version>]"
+_SECRETS_PROVIDER = re.compile(
+    r"azurekeyvault://[a-z][a-z0-9-]{1,22}[a-z0-9]\.vault\.azure\.net/keys/[A-Za-z0-9-]{1,127}(/[0-9a-f]{32})?",
+    re.IGNORECASE,
+)
+
 
 class StackConfigError(Exception):
     """The stack file or a --set argument cannot be read (not a validation failure)."""
@@ -133,14 +145,37 @@ def parse_cli_value(text: str) -> Any:
     return text if value is None and text not in ("null", "~") else value
 
 
+def check_secrets_provider(stack_file: str, doc: dict[str, Any], *, required: bool = True) -> None:
+    """The stack file's ``secretsprovider``: a Key Vault key (see SECRETS_PROVIDER_FORM), required unless told."""
+    if SECRETS_PROVIDER_KEY not in doc:
+        if required:
+            raise StackConfigError(
+                f"{stack_file}: {SECRETS_PROVIDER_KEY} is missing; set it to {SECRETS_PROVIDER_FORM} "
+                "(without it the stack falls back to a passphrase)"
+            )
+        return
+    value = doc[SECRETS_PROVIDER_KEY]
+    if not isinstance(value, str) or not _SECRETS_PROVIDER.fullmatch(value):
+        raise StackConfigError(
+            f"{stack_file}: {SECRETS_PROVIDER_KEY} {value!r} is not allowed; use {SECRETS_PROVIDER_FORM} "
+            "(a Key Vault key, optionally with its 32-hex-digit version)"
+        )
+
+
 def load(
     project_dir: Path,
     stack: str,
     sets: list[tuple[str, str]] | None = None,
     secret_sets: list[tuple[str, str]] | None = None,
     unsets: list[str] | None = None,
+    *,
+    require_secrets_provider: bool = True,
 ) -> OfflineConfig:
-    """Merge Pulumi.yaml defaults, the stack file and --set/--unset, as the CLI would."""
+    """Merge Pulumi.yaml defaults, the stack file and --set/--unset, as the CLI would.
+
+    The stack file must name its secrets provider (check_secrets_provider); ``require_secrets_provider=False``
+    tolerates a stack file without one (a tree from before the key existed), never a wrong one.
+    """
     project_file = project_dir / "Pulumi.yaml"
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
@@ -156,6 +191,9 @@ def load(
         elif not isinstance(decl, dict):
             values[_qualify(project, key)] = decl
     stack_doc = yaml.safe_load(stack_file.read_text()) or {}
+    if not isinstance(stack_doc, dict):
+        raise StackConfigError(f"{stack_file.name} is not a mapping")
+    check_secrets_provider(stack_file.name, stack_doc, required=require_secrets_provider)
     placeholders: list[str] = []
     for key, value in (stack_doc.get("config") or {}).items():
         full = _qualify(project, key)
