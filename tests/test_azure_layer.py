@@ -857,6 +857,24 @@ def test_with_login_mode(mode, expected):
     assert kubeconfig.with_login_mode(rewritten, mode) == rewritten
 
 
+@pytest.mark.parametrize("mode", ["azurecli", "workloadidentity"])
+def test_with_login_mode_keeps_the_login_method_overridable_by_the_environment(mode):
+    """CI keeps the stacks' azurecli kubeconfig and sets AAD_LOGIN_METHOD=workloadidentity: kubelogin applies
+    it over --login unless --disable-environment-override is given, and client-go lets an exec `env` entry
+    override the process environment. Neither survives the rewrite."""
+    doc = yaml.safe_load(mocks.fake_kubeconfig("broxiva-dev-aks", "broxiva-dev-rg"))
+    exec_ = doc["users"][0]["user"]["exec"]
+    exec_["args"] += ["--disable-environment-override"]
+    exec_["env"] = [{"name": "AAD_LOGIN_METHOD", "value": "azurecli"}, {"name": "KEEP", "value": "1"}]
+    rewritten = yaml.safe_load(kubeconfig.with_login_mode(yaml.safe_dump(doc), mode))
+    after = rewritten["users"][0]["user"]["exec"]
+    assert "--disable-environment-override" not in after["args"]
+    assert after["env"] == [{"name": "KEEP", "value": "1"}]
+    exec_["env"] = [{"name": "AAD_LOGIN_METHOD", "value": "azurecli"}]
+    rewritten = yaml.safe_load(kubeconfig.with_login_mode(yaml.safe_dump(doc), mode))
+    assert rewritten["users"][0]["user"]["exec"]["env"] is None
+
+
 def test_with_login_mode_keeps_a_custom_server_id():
     custom = "11111111-2222-4333-8444-555555555555"
     original = mocks.fake_kubeconfig("broxiva-dev-aks", "broxiva-dev-rg").replace(AKS_SERVER_ID, custom)

@@ -1854,3 +1854,56 @@ def test_traffic_switch_sets_active_color_updates_and_records_a_pull_request():
     given = steps(job)[pr]["with"]
     assert given["add-paths"] == "Pulumi.${{ inputs.stack }}.yaml"
     assert given["base"] == "${{ steps.inputs.outputs.branch }}"
+
+
+# --- the secrets-provider check ------------------------------------------------------------------
+
+VAULT_URL = "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi"
+
+
+@pytest.mark.parametrize(
+    ("expected", "stack_file", "state_url", "ok"),
+    [
+        (VAULT_URL, f"secretsprovider: {VAULT_URL}\nencryptedkey: abc\n", None, True),
+        (VAULT_URL, f'secretsprovider: "{VAULT_URL}"\n', None, True),
+        (VAULT_URL, "secretsprovider: azurekeyvault://other.vault.azure.net/keys/pulumi\n", VAULT_URL, False),
+        (VAULT_URL, "secretsprovider: passphrase\n", None, False),
+        # No provider in the stack file: Pulumi falls back to the one recorded in the state.
+        (VAULT_URL, "config: {}\n", VAULT_URL, True),
+        (VAULT_URL, "config: {}\n", "azurekeyvault://other.vault.azure.net/keys/pulumi", False),
+        (VAULT_URL, "config: {}\n", None, False),
+        # Variables not set: the URL the workflow builds is incomplete.
+        ("azurekeyvault://.vault.azure.net/keys/", f"secretsprovider: {VAULT_URL}\n", None, False),
+        ("", "config: {}\n", VAULT_URL, False),
+    ],
+)
+def test_the_secrets_provider_check(expected, stack_file, state_url, ok, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.prod.yaml").write_text(stack_file)
+    state = {"deployment": {"resources": []}}
+    if state_url:
+        state["deployment"]["secrets_providers"] = {"type": "cloud", "state": {"url": state_url, "encryptedkey": "x"}}
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "pulumi").write_text(
+        f'#!/usr/bin/env bash\n[ "$1 $2 $3 $4" = "stack export --stack prod" ] && cat {tmp_path}/state.json\n'
+    )
+    (fake / "pulumi").chmod(0o755)
+    env = {
+        "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "PULUMI_SECRETS_PROVIDER": expected,
+    }
+    proc = subprocess.run(
+        ["bash", str(ROOT / SECRETS_CHECK), "prod", str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (proc.returncode == 0) is ok, proc.stdout + proc.stderr
+    if not ok:
+        assert "::error::" in proc.stdout

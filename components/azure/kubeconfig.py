@@ -1,4 +1,15 @@
-"""Rewrite the AKS user kubeconfig for a kubelogin login mode (pure functions)."""
+"""Rewrite the AKS user kubeconfig for a kubelogin login mode (pure functions).
+
+The stacks keep `cluster.kubeloginMode: azurecli` (for people). CI switches the same kubeconfig to
+`workloadidentity` at exec time through kubelogin's environment: `get-token` applies AAD_LOGIN_METHOD (and
+AZURE_CLIENT_ID, AZURE_TENANT_ID) after parsing its flags, so the variable wins over `--login`
+(Azure/kubelogin pkg/cmd/token.go, pkg/internal/token/options.go UpdateFromEnv; v0.2.18 and later), and
+in workloadidentity mode with ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN set it asks GitHub for a fresh token for
+every Entra token (pkg/internal/token/provider.go, githubactionscredential.go). Two things in a kubeconfig
+would defeat that override, so the rewrite never keeps them: the flag `--disable-environment-override`
+(UpdateFromEnv then reads no variable at all) and an AAD_LOGIN_METHOD entry in the exec plugin's own `env`
+(client-go puts those after the process environment). See docs/ci-auth.md.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +18,11 @@ import base64
 import yaml
 
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+# kubelogin's environment variable for --login (Azure/kubelogin pkg/internal/env/variables.go LoginMethod).
+_LOGIN_METHOD_ENV = "AAD_LOGIN_METHOD"
 
-# Flags kubelogin takes per login mode beside --login and --server-id.
+# Flags kubelogin takes per login mode beside --login and --server-id; every other flag is dropped (among
+# them --disable-environment-override, which would make CI's AAD_LOGIN_METHOD ineffective).
 _KEEP = {
     "azurecli": ("--environment", "--tenant-id"),
     "azd": ("--environment", "--tenant-id"),
@@ -43,6 +57,9 @@ def with_login_mode(kubeconfig: str, mode: str) -> str:
             if flag in flags:
                 rebuilt += [flag, flags[flag]]
         exec_["args"] = rebuilt
+        if exec_.get("env"):
+            kept = [item for item in exec_["env"] if (item or {}).get("name") != _LOGIN_METHOD_ENV]
+            exec_["env"] = kept or None
     return yaml.safe_dump(doc, sort_keys=False)
 
 
