@@ -24,6 +24,12 @@ from tools.plan import engine, stackconfig
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STACKS = ("dev", "staging", "prod")
+# The repository's other Pulumi projects and their stacks: (folder, stack).
+OTHER_PROJECT_STACKS = tuple(
+    (path.parent.name, path.name[len("Pulumi.") : -len(".yaml")])
+    for path in sorted(PROJECT_DIR.glob("*/Pulumi.*.yaml"))
+    if (path.parent / "Pulumi.yaml").is_file() and path.parent.name not in ("policy", "venv")
+)
 
 # A run allocates hundreds of thousands of short-lived objects next to the large, permanent module graph
 # of the cloud SDKs: rarer young collections, and a frozen heap after the first run, roughly halve it.

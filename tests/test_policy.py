@@ -38,7 +38,7 @@ from policy import rules as rule_package
 from policy.rules import POLICIES
 from policy.rules.azure import UNTAGGABLE_TYPES
 from policy.testing import evaluate, inputs_of, outputs_of, policy_config, resource_args, violated
-from tests.conftest import PROJECT_DIR, STACKS
+from tests.conftest import OTHER_PROJECT_STACKS, PROJECT_DIR, STACKS
 from tools.plan import engine
 from tools.plan.shapes import output_names
 from tools.pulumi_sdk import PolicyAnalyzerServicer as _PolicyAnalyzerServicer
@@ -1043,7 +1043,8 @@ def test_untaggable_types_match_the_sdk(plan):
         cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
         return "tags" in inspect.signature(cls._internal_init).parameters
 
-    declared = {r["type"] for s in STACKS for r in plan(s).resources if r["type"].startswith("azure-native:")}
+    plans = [plan(s) for s in STACKS] + [plan(s, project=p) for p, s in OTHER_PROJECT_STACKS]
+    declared = {r["type"] for p in plans for r in p.resources if r["type"].startswith("azure-native:")}
     assert declared, "no azure-native resources"
     for token in sorted(declared | UNTAGGABLE_TYPES):
         assert takes_tags(token) == (token not in UNTAGGABLE_TYPES), token

@@ -54,6 +54,7 @@ UNTAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:operationalinsights:Table",
         "azure-native:privatedns:PrivateRecordSet",
         "azure-native:storage:BlobContainer",
+        "azure-native:storage:BlobServiceProperties",
     }
 )
 

@@ -50,6 +50,17 @@ def _known(*values: Any) -> bool:
     return all(v is not UNKNOWN for v in values)
 
 
+def not_known_yet(resource: StackResource) -> bool:
+    """A Kubernetes object with no outputs at all: its provider previews it without a cluster to ask
+    (pulumi-kubernetes answers a preview with empty outputs while its kubeconfig is unknown)."""
+    return k8s_group_kind(resource.resource_type) is not None and not resource.props
+
+
+def any_not_known_yet(resources: Iterable[StackResource]) -> bool:
+    """Some candidate of a lookup is not known yet: it may be the one looked for."""
+    return any(not_known_yet(r) for r in resources)
+
+
 # --------------------------------------------------------------------------- blue/green
 
 
@@ -104,6 +115,8 @@ def check_blue_green(resources: list[StackResource], config: dict[str, Any]) -> 
                 continue
             if all(template.get(k) == v for k, v in selector.items()):
                 matching.append(deployment)
+        if not matching and any_not_known_yet(deployments):
+            continue
         if not matching:
             yield (
                 f"{where} selects {color_label}={color} but no Deployment in '{namespace}' runs pods labelled "
@@ -207,7 +220,7 @@ def check_external_secret_keys(resources: list[StackResource], config: dict[str,
 def check_certificate_issuers(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
     for certificate in of_kind(resources, "cert-manager.io", "Certificate"):
         ref = dig(certificate.props, "spec", "issuerRef")
-        if ref is UNKNOWN:
+        if ref is UNKNOWN or not_known_yet(certificate):
             continue
         ref = as_dict(ref)
         group, kind, issuer = ref.get("group") or "cert-manager.io", ref.get("kind") or "Issuer", ref.get("name")
@@ -219,7 +232,7 @@ def check_certificate_issuers(resources: list[StackResource], config: dict[str, 
             for i in of_kind(resources, "cert-manager.io", kind)
             if kind == "ClusterIssuer" or namespace_of(i) == namespace
         ]
-        if not any(name_of(i) == issuer for i in candidates):
+        if not any(name_of(i) == issuer for i in candidates) and not any_not_known_yet(candidates):
             existing = sorted(str(name_of(i)) for i in of_kind(resources, "cert-manager.io", kind))
             yield (
                 f"Certificate '{namespace}/{name_of(certificate)}' uses {kind} '{issuer}' which the stack does not "
@@ -229,6 +242,8 @@ def check_certificate_issuers(resources: list[StackResource], config: dict[str, 
 
 
 def check_route_backends(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
+    if any_not_known_yet(of_kind(resources, "core", "Service")):
+        return
     services = {(namespace_of(s), name_of(s)) for s in of_kind(resources, "core", "Service")}
     routes = of_kind(resources, "gateway.networking.k8s.io", "HTTPRoute")
     routes += of_kind(resources, "gateway.networking.k8s.io", "GRPCRoute")
@@ -254,7 +269,7 @@ def check_route_backends(resources: list[StackResource], config: dict[str, Any])
 def check_hpa(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
     for hpa in of_kind(resources, "autoscaling", "HorizontalPodAutoscaler"):
         spec = dig(hpa.props, "spec")
-        if spec is UNKNOWN:
+        if spec is UNKNOWN or not_known_yet(hpa):
             continue
         spec = as_dict(spec)
         where = f"HorizontalPodAutoscaler '{namespace_of(hpa)}/{name_of(hpa)}'"
@@ -279,8 +294,9 @@ def check_hpa(resources: list[StackResource], config: dict[str, Any]) -> Iterabl
             ("apps", "ReplicaSet"),
         }:
             continue
-        if not any(
-            namespace_of(w) == namespace_of(hpa) and name_of(w) == name for w in of_kind(resources, group, kind)
+        workloads = of_kind(resources, group, kind)
+        if not any_not_known_yet(workloads) and not any(
+            namespace_of(w) == namespace_of(hpa) and name_of(w) == name for w in workloads
         ):
             yield (
                 f"{where} scales {kind} '{name}' which the stack does not declare in '{namespace_of(hpa)}'; point "
@@ -327,6 +343,8 @@ def _is_default_deny(policy: StackResource) -> bool:
 
 def check_default_deny(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
     policies = of_kind(resources, "networking.k8s.io", "NetworkPolicy")
+    if any_not_known_yet(policies) or any(namespace_of(p) is UNKNOWN for p in policies):
+        return  # a policy whose namespace is not known yet may be the one
     for namespace in of_kind(resources, "core", "Namespace"):
         ns_name = name_of(namespace)
         if not is_app_namespace(ns_name, config["appNamespacePrefixes"]):

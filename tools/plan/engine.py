@@ -105,6 +105,8 @@ def _fill_required_secrets(project_dir: Path, cfg: stackconfig.OfflineConfig) ->
         from components import config as program_config
     except ImportError:  # pragma: no cover - a tree from before typed config
         return
+    if getattr(program_config, "PROJECT", cfg.project) != cfg.project:
+        return  # another project of the repository: its secrets are its own
     prefix = f"{cfg.project}:"
     raw = {k[len(prefix) :]: v for k, v in cfg.values.items() if k.startswith(prefix)}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from .engine import Plan
+from .mocks import UNKNOWN_MASK
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -101,6 +103,12 @@ def summary(plan: Plan) -> str:
     lines = [
         f"stack {plan.stack}: {len(plan.resources)} resources, {len(plan.invokes)} invokes, {len(plan.outputs)} outputs"
     ]
+    if plan.preview:
+        unknown = sum(1 for r in plan.resources if UNKNOWN_MASK in json.dumps(r.get("outputs", {})))
+        empty = sum(1 for r in plan.resources if r["custom"] and not r.get("outputs"))
+        lines.append(
+            f"first preview (dry run): {unknown} resources with {UNKNOWN_MASK} outputs, {empty} with no outputs yet"
+        )
     if plan.placeholders:
         lines.append("offline placeholders (secret, fake): " + ", ".join(plan.placeholders))
     by_component = Counter(component_of(plan, r) for r in plan.resources)

@@ -59,7 +59,7 @@ def preview_outputs(token: str, inputs: dict[str, Any]) -> dict[str, Any]:
     types = declared_outputs(cls)
     for name in output_names(token) or ():
         types.setdefault(name, str)
-    return {name: _preview_value(inputs[name], hint) if name in inputs else UNKNOWN for name, hint in types.items()}
+    return {name: _preview_value(inputs.get(name, UNKNOWN), hint) for name, hint in types.items()}
 
 
 def _is_scalar(value: Any) -> bool:
@@ -71,12 +71,12 @@ def _preview_value(value: Any, hint: Any) -> Any:
     if isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG:
         inner = _preview_value(value.get("value"), hint)
         return inner if inner == UNKNOWN else {**value, "value": inner}
+    if typing.get_origin(hint) is typing.Literal:  # a const (apiVersion, kind): answered as is
+        return typing.get_args(hint)[0]
     if isinstance(value, str) and value == UNKNOWN:
         return UNKNOWN
     hint = _unwrap(hint)
     origin = typing.get_origin(hint)
-    if origin is typing.Literal:  # a const (apiVersion, kind): the provider answers the constant
-        return typing.get_args(hint)[0]
     if hint in (str, int, float, bool):
         return value if _is_scalar(value) else UNKNOWN
     if hint is Any or hint is object:
@@ -85,7 +85,7 @@ def _preview_value(value: Any, hint: Any) -> Any:
     if fields is not None:
         if not isinstance(value, dict):
             return UNKNOWN
-        return {name: _preview_value(value[name], sub) if name in value else UNKNOWN for name, sub in fields.items()}
+        return {name: _preview_value(value.get(name, UNKNOWN), sub) for name, sub in fields.items()}
     args = typing.get_args(hint)
     if origin in (list, collections.abc.Sequence) and isinstance(value, list):
         return [_preview_value(item, args[0] if args else Any) for item in value]
