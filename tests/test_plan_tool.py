@@ -181,3 +181,63 @@ def test_configuration_reference_is_up_to_date() -> None:
 
     assert config_docs.OUT.read_text() == config_docs.render(), "run: python -m tools.config_docs"
     assert "## `apps.<name>.autoscaling`" in config_docs.render()
+
+
+# ---------------------------------------------------------------- the stack file's secrets provider
+
+
+def _stack_file(tmp_path: Path, first_line: str | None) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: demo\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text((f"{first_line}\n" if first_line else "") + "config:\n  demo:a: 1\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "azurekeyvault://broxiva-pulumi-kv.vault.azure.net/keys/pulumi-dev",
+        "azurekeyvault://kv1.vault.azure.net/keys/pulumi-org/0123456789abcdef0123456789abcdef",
+    ],
+)
+def test_secrets_provider_accepted(tmp_path: Path, value: str) -> None:
+    assert stackconfig.load(_stack_file(tmp_path, f"secretsprovider: {value}"), "s").values["demo:a"] == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "passphrase",
+        "awskms://alias/pulumi",
+        "azurekeyvault://kv.vault.azure.net/keys/k",  # a vault name has 3 characters at least
+        "azurekeyvault://broxiva-kv.vault.azure.net/secrets/pulumi-dev",
+        "azurekeyvault://broxiva-kv.vault.azure.net/keys/pulumi-dev/not-a-version",
+        "azurekeyvault://broxiva-kv.vault.example.com/keys/pulumi-dev",
+        "''",
+    ],
+)
+def test_secrets_provider_refused_with_one_message(tmp_path: Path, value: str) -> None:
+    with pytest.raises(stackconfig.StackConfigError) as err:
+        stackconfig.load(_stack_file(tmp_path, f"secretsprovider: {value}"), "s")
+    message = str(err.value)
+    assert message.startswith("Pulumi.s.yaml: secretsprovider ") and stackconfig.SECRETS_PROVIDER_FORM in message
+    assert repr(yaml.safe_load(value)) in message
+
+
+def test_secrets_provider_required_unless_tolerated(tmp_path: Path) -> None:
+    root = _stack_file(tmp_path, None)
+    with pytest.raises(stackconfig.StackConfigError, match="secretsprovider is missing"):
+        stackconfig.load(root, "s")
+    assert stackconfig.load(root, "s", require_secrets_provider=False).values["demo:a"] == 1
+    proc = _cli("render", "--project-dir", str(root), "--stack", "s")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"error: Pulumi.s.yaml: secretsprovider is missing; set it to {stackconfig.SECRETS_PROVIDER_FORM} "
+        "(without it the stack falls back to a passphrase)"
+    ]
+
+
+def test_every_stack_file_of_the_repository_names_its_key() -> None:
+    files = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted(PROJECT_DIR.glob("*/Pulumi.*.yaml"))
+    files = [f for f in files if (f.parent / "Pulumi.yaml").is_file()]
+    assert {f.name for f in files} >= {f"Pulumi.{s}.yaml" for s in STACKS}
+    for path in files:
+        stackconfig.check_secrets_provider(path.name, yaml.safe_load(path.read_text()) or {})

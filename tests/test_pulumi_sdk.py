@@ -312,6 +312,67 @@ def test_policy_analyzer_servicer():
     )
 
 
+def test_unknown_sentinel():
+    value = _internal("pulumi", "pulumi.runtime.rpc", "UNKNOWN")
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    # The engine's UnknownStringValue, the same string the policy SDK reads as unknown.
+    _expect(
+        value == UNKNOWN_STRING_VALUE, "pulumi", "pulumi.runtime.rpc.UNKNOWN", f"the constant {UNKNOWN_STRING_VALUE}"
+    )
+    assert value == _shim().UNKNOWN
+
+
+def test_resource_module_registry():
+    """Generated SDKs register each module with ``mod_info`` naming its ``fqn`` and ``classes`` by token."""
+    get_module = _internal("pulumi", "pulumi.runtime.rpc", "get_resource_module")
+    importlib.import_module("pulumi_azure_native")
+    module = get_module("azure-native", "keyvault", "")
+    info = getattr(module, "mod_info", None)
+    _expect(
+        isinstance(info, dict) and info.get("classes", {}).get("azure-native:keyvault:Secret") == "Secret",
+        "pulumi",
+        "pulumi.runtime.rpc.get_resource_module(...).mod_info",
+        "a dict with the module's fqn and classes by type token",
+    )
+    shim = _shim()
+    import pulumi_azure_native.keyvault
+    import pulumi_kubernetes.apps.v1
+    import pulumi_random
+
+    assert shim.resource_class("azure-native:keyvault:Secret") is pulumi_azure_native.keyvault.Secret
+    assert shim.resource_class("kubernetes:apps/v1:Deployment") is pulumi_kubernetes.apps.v1.Deployment
+    assert shim.resource_class("random:index/randomPassword:RandomPassword") is pulumi_random.RandomPassword
+    assert shim.resource_class("kubernetes:cert-manager.io/v1:Certificate") is None
+    assert shim.resource_class("pulumi:providers:kubernetes") is None
+
+
+def test_declared_outputs():
+    resource_types = _internal("pulumi", "pulumi._types", "resource_types")
+    output_type_types = _internal("pulumi", "pulumi._types", "output_type_types")
+    is_output_type = _internal("pulumi", "pulumi._types", "is_output_type")
+    unwrap = _internal("pulumi", "pulumi._types", "unwrap_type")
+    import typing
+
+    import pulumi_azure_native.keyvault as keyvault
+
+    found = resource_types(keyvault.Vault)
+    _expect(
+        {"name", "type", "location", "properties", "tags"} <= set(found) and "vaultName" not in found,
+        "pulumi",
+        "pulumi._types.resource_types",
+        "the Pulumi names of a resource class's @pulumi.getter outputs",
+    )
+    _expect(is_output_type(found["properties"]), "pulumi", "pulumi._types.is_output_type", "true for output types")
+    _expect("vaultUri" in output_type_types(found["properties"]), "pulumi", "pulumi._types.output_type_types", "names")
+    _expect(unwrap(typing.Optional[str]) is str, "pulumi", "pulumi._types.unwrap_type", "unwrapping Optional")  # noqa: UP045
+    shim = _shim()
+    assert shim.declared_outputs(keyvault.Vault) == found
+    assert "vaultUri" in (shim.output_type_fields(found["properties"]) or {})
+    assert shim.output_type_fields(str) is None
+    assert shim.unwrap_type(typing.Optional[int]) is int  # noqa: UP045 - the SDK annotates with Optional
+
+
 # --------------------------------------------------------------------------- only the shim reaches in
 
 PULUMI_PACKAGES = ("pulumi", "pulumi_policy")
