@@ -9,7 +9,15 @@ from typing import Any
 from .engine import Plan
 
 # Options that change what the engine does with a resource, beside its inputs.
-_OPTION_FIELDS = ("parent", "provider", "protect", "dependencies", "ignoreChanges", "deleteBeforeReplace")
+_OPTION_FIELDS = (
+    "parent",
+    "provider",
+    "protect",
+    "dependencies",
+    "ignoreChanges",
+    "deleteBeforeReplace",
+    "importId",
+)
 # A resource whose registration differs only here gets a same step: the engine decides between same and
 # update on inputs and provider alone and writes the new dependencies to the state without a provider
 # call, and `pulumi preview` does not show it (pulumi/pulumi pkg/resource/deploy/step_generator.go

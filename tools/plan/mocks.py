@@ -399,6 +399,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "aliases": [MessageToDict(a) for a in request.aliases],
             "inputs": inputs,
         }
+        if request.importId:
+            # import_: the first update imports the live resource instead of creating it.
+            entry["importId"] = request.importId
         self.registrations.append(entry)
         self.by_urn[urn] = entry
         if self.mocks.preview and request.custom and not request.type.startswith("pulumi:providers:"):
