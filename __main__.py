@@ -9,7 +9,7 @@ from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
 from components.azure import context
 from components.azure.cluster import AksCluster, AksClusterArgs
-from components.azure.dns import DnsRecords, DnsRecordsArgs
+from components.azure.dns import DnsRecords, DnsRecordsArgs, zone_from_bootstrap
 from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
@@ -17,7 +17,7 @@ from components.azure.vault import SecretVault, SecretVaultArgs
 from components.azure.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.config import secrets
 from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, app_settings
-from components.k8s.cert_manager import CertManager, CertManagerArgs
+from components.k8s.cert_manager import CertManager, CertManagerArgs, certificate_hosts
 from components.k8s.edge import Edge, EdgeArgs
 from components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
 
@@ -81,10 +81,25 @@ vault = SecretVault(
         existing_id=cfg.adopt.key_vault,
     ),
 )
-records = DnsRecords("dns", DnsRecordsArgs(placement, dns=cfg.dns, gateway_ip=gateway_ip.ip_address))
+# The zone is the bootstrap's (docs/dns.md): read from its stack, checked, then only this stack's records.
+bootstrap = pulumi.StackReference("bootstrap", stack_name=cfg.dns.bootstrap_stack)
+records = DnsRecords(
+    "dns",
+    DnsRecordsArgs(
+        placement,
+        dns=cfg.dns,
+        zone=bootstrap.outputs.apply(
+            lambda outputs: zone_from_bootstrap(outputs, reference=cfg.dns.bootstrap_stack, zone_name=cfg.dns.zone_name)
+        ),
+        gateway_ip=gateway_ip.ip_address,
+        challenge_hosts=tuple(host for hosts in certificate_hosts(cfg.domains).values() for host in hosts),
+    ),
+)
 
 
-def operator_identity(name: str, namespace: str, service_account: str, role: str, scope) -> WorkloadIdentity:
+def operator_identity(
+    name: str, namespace: str, service_account: str, role: str, scope=None, scopes=None
+) -> WorkloadIdentity:
     """An in-cluster operator's Entra identity, federated to its service account through the cluster's issuer."""
     return WorkloadIdentity(
         name,
@@ -95,6 +110,7 @@ def operator_identity(name: str, namespace: str, service_account: str, role: str
             service_account=service_account,
             role=role,
             scope=scope,
+            scopes=scopes or {},
         ),
     )
 
@@ -107,7 +123,11 @@ cert_manager_identity = operator_identity(
     names.CERT_MANAGER_NAMESPACE,
     names.CERT_MANAGER_SERVICE_ACCOUNT,
     "DNS Zone Contributor",
-    records.zone_id,
+    # Its own _acme-challenge TXT record sets only: the zone stays the bootstrap's.
+    scopes={
+        name.removeprefix("_acme-challenge").strip(".") or "apex": rid
+        for name, rid in records.challenge_record_ids.items()
+    },
 )
 
 # ------------------------------------------------------------------ inside the cluster
@@ -166,8 +186,8 @@ CertManager(
         issuer=cfg.tls.issuer,
         acme_email=cfg.tls.acme_email,
         zone=cfg.dns.zone_name,
-        zone_resource_group=cfg.dns.zone_resource_group,
-        subscription_id=azure.subscription_id,
+        zone_resource_group=records.zone_resource_group,
+        subscription_id=records.zone_subscription_id,
         identity_client_id=cert_manager_identity.client_id,
         gateway_name=edge.gateway_name,
         replicas=cfg.addons.controller_replicas,

@@ -397,13 +397,11 @@ def test_a_window_in_deployment_hours_is_detected(plan):
 
 PROTECTED_IN_PROD = [
     (VAULT, "vaultName", "broxiva-kv"),
-    (ZONE, "zoneName", "broxiva.com"),
     (CLUSTER, "resourceName", "broxiva-prod-aks"),
     (REGISTRY, "registryName", "broxivaprodacr"),
     (WORKSPACE, "resourceGroupName", "broxiva-prod-rg"),
     (PUBLIC_IP, "resourceGroupName", "broxiva-prod-rg"),
     (RG, "resourceGroupName", "broxiva-prod-rg"),
-    (RG, "resourceGroupName", "broxiva-dns-rg"),
 ]
 
 
@@ -499,7 +497,6 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
     expected = {
         (KV_SECRETS_OFFICER, vault_id, mocks.DEPLOYER_OBJECT_ID),
         (KV_SECRETS_USER, vault_id, principals[f"system:serviceaccount:{namespace}:keyvault-reader"]),
-        (DNS_ZONE_CONTRIBUTOR, ZONE_ID, principals["system:serviceaccount:cert-manager:cert-manager"]),
         # The cloud provider lists public IPs per resource group: the role is on the IP's group.
         (NETWORK_CONTRIBUTOR, ip_id.split("/providers/")[0], principals["control-plane"]),
         (AKS_RBAC_CLUSTER_ADMIN, cluster_id, mocks.DEPLOYER_OBJECT_ID),
@@ -508,6 +505,13 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         kubelet = _mock_state(stack, _only(result, CLUSTER))[1]["identityProfile"]["kubeletidentity"]["objectId"]
         registry_id = _arm(stack, "Microsoft.ContainerRegistry/registries/broxivaprodacr")
         expected.add((ACR_PULL, registry_id, kubelet))
+    # cert-manager: DNS Zone Contributor on each of this stack's _acme-challenge record sets, never the zone
+    # (tests/test_dns_isolation.py holds the details).
+    for challenge in (r for r in result.by_type(RECORD) if r["inputs"]["relativeRecordSetName"].startswith("_acme")):
+        challenge_id = f"{ZONE_ID}/TXT/{challenge['inputs']['relativeRecordSetName']}"
+        expected.add(
+            (DNS_ZONE_CONTRIBUTOR, challenge_id, principals["system:serviceaccount:cert-manager:cert-manager"])
+        )
     assignments = result.by_type(ROLE_ASSIGNMENT)
     actual = [(_role(r), r["inputs"]["scope"], r["inputs"]["principalId"]) for r in assignments]
     assert sorted(actual) == sorted(expected)
@@ -723,7 +727,8 @@ def test_dns_records_match_the_matrix(plan, stack, records):
     table = {
         (r["inputs"]["relativeRecordSetName"], r["inputs"]["recordType"], r["inputs"]["ttl"])
         for r in found
-        if r["inputs"]["recordType"] != "CAA"
+        # CAA: test_prod_dns_extras; the _acme-challenge sets: tests/test_dns_isolation.py.
+        if r["inputs"]["recordType"] != "CAA" and not r["inputs"]["relativeRecordSetName"].startswith("_acme-challenge")
     }
     assert table == records
     gateway_ip = result.outputs["gatewayIp"]
@@ -748,23 +753,26 @@ def test_prod_dns_extras(plan):
     assert {c["value"] for c in caa} == {"letsencrypt.org"}
 
 
-def test_prod_owns_the_zone(plan):
-    result = plan("prod")
-    zone = _only(result, ZONE)
-    assert zone["inputs"]["zoneName"] == ZONE_NAME
-    assert zone["inputs"]["resourceGroupName"] == DNS_RG
-    assert zone["protect"] is True
-    group = _with(result, RG, "resourceGroupName", DNS_RG)
-    assert group["urn"] in zone["dependencies"]
-    for record in result.by_type(RECORD):
-        assert zone["urn"] in record["dependencies"]
-
-
-@pytest.mark.parametrize("stack", ["dev", "staging"])
-def test_other_stacks_only_reference_the_zone(plan, stack):
+def test_no_stack_owns_the_zone(plan, stack):
+    """The zone and its group are the bootstrap's (bootstrap/, docs/dns.md); prod's former record sets keep their
+    URNs through an alias to the zone they were parented on."""
     result = plan(stack)
     assert result.by_type(ZONE) == []
     assert [g for g in result.by_type(RG) if g["inputs"]["resourceGroupName"] == DNS_RG] == []
+    for record in result.by_type(RECORD):
+        assert record["inputs"]["zoneName"] == ZONE_NAME
+        assert record["inputs"]["resourceGroupName"] == DNS_RG
+    if stack == "prod":
+        for record in result.by_type(RECORD):
+            if record["inputs"]["relativeRecordSetName"].startswith("_acme"):
+                continue
+            parents = [a["spec"].get("parentUrn", "") for a in record["aliases"]]
+            assert any(p.endswith("broxiva:azure:DnsRecords$azure-native:dns:Zone::dns-zone") for p in parents), record
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_only_the_apex_owner_writes_caa(plan, stack):
+    result = plan(stack)
     assert [r for r in result.by_type(RECORD) if r["inputs"]["recordType"] == "CAA"] == []
     assert result.by_type(RECORD)
 
@@ -957,13 +965,11 @@ def test_component_type_tokens(plan, stack):
 
 PROTECTED_IN_PROD = {
     ("azure-native:resources:ResourceGroup", "broxiva-prod-rg"),
-    ("azure-native:resources:ResourceGroup", "broxiva-dns-rg"),
     ("azure-native:operationalinsights:Workspace", None),
     ("azure-native:network:PublicIPAddress", "broxiva-prod-aks-gateway-ip"),
     ("azure-native:containerservice:ManagedCluster", "broxiva-prod-aks"),
     ("azure-native:containerregistry:Registry", "broxivaprodacr"),
     ("azure-native:keyvault:Vault", "broxiva-kv"),
-    ("azure-native:dns:Zone", "broxiva.com"),
 }
 _PHYSICAL = ("publicIpAddressName", "registryName", "vaultName", "zoneName", "resourceName", "resourceGroupName")
 

@@ -326,7 +326,7 @@ CASES: list[Case] = [
         for role, guid, stack, assignment in (
             ("Owner", OWNER, "prod", "cluster-deployer-cluster-admin"),
             ("Contributor", CONTRIBUTOR, "staging", "external-secrets-key-vault-secrets-user"),
-            ("User Access Administrator", USER_ACCESS_ADMIN, "dev", "cert-manager-dns-zone-contributor"),
+            ("User Access Administrator", USER_ACCESS_ADMIN, "dev", "cert-manager-dns-zone-contributor-dev"),
         )
     ],
     # ---------------------------------------------------------------- tags, protection, DNS

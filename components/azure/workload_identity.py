@@ -1,8 +1,9 @@
-"""A user-assigned identity federated to one Kubernetes service account, with one role."""
+"""A user-assigned identity federated to one Kubernetes service account, with one role at one or more scopes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import managedidentity
@@ -30,8 +31,11 @@ class WorkloadIdentityArgs:
     """Name of the federated service account."""
     role: str
     """Built-in role granted to the identity."""
-    scope: pulumi.Input[str]
-    """Narrowest scope of the role (the vault, the zone)."""
+    scope: pulumi.Input[str] | None = None
+    """Narrowest scope of the role (the vault)."""
+    scopes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Further scopes of the same role by a label for logical names (cert-manager: its ``_acme-challenge``
+    TXT record sets, never the zone)."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -60,14 +64,19 @@ class WorkloadIdentity(pulumi.ComponentResource):
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
             opts=pulumi.ResourceOptions(parent=identity),
         )
-        roles.assign(
-            f"{name}-{args.role.lower().replace(' ', '-')}",
-            scope=args.scope,
-            role=args.role,
-            principal=Principal.of_identity(identity.principal_id),
-            subscription_id=where.subscription_id,
-            opts=pulumi.ResourceOptions(parent=identity),
-        )
+        principal = Principal.of_identity(identity.principal_id)
+        role_name = f"{name}-{args.role.lower().replace(' ', '-')}"
+        grants = {role_name: args.scope} if args.scope is not None else {}
+        grants.update({f"{role_name}-{label}": scope for label, scope in args.scopes.items()})
+        for assignment, scope in grants.items():
+            roles.assign(
+                assignment,
+                scope=scope,
+                role=args.role,
+                principal=principal,
+                subscription_id=where.subscription_id,
+                opts=pulumi.ResourceOptions(parent=identity),
+            )
         self.client_id = identity.client_id
         self.principal_id = identity.principal_id
         self.register_outputs({"client_id": self.client_id, "principal_id": self.principal_id})

@@ -256,12 +256,12 @@ class DnsRecord(Model):
 
 
 class DnsConfig(Model):
+    bootstrap_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    """The bootstrap stack that owns the zone, read through a stack reference: <organization>/broxiva-bootstrap/org
+    (on a DIY backend such as azblob:// the organization is always "organization")."""
     zone_name: DnsName
-    """The public zone (broxiva.com)."""
-    zone_resource_group: Annotated[str, _check(v.resource_group_name_problem)]
-    """Resource group of the zone (broxiva-dns-rg)."""
-    manage_zone: bool = False
-    """Create and own the zone (prod only); others reference it."""
+    """The public zone (broxiva.com): the domains are checked against it before anything is declared, and it must
+    be the zone the bootstrap stack exports."""
     records: tuple[DnsRecord, ...]
     """The record sets this stack owns."""
     caa_issuer: DnsName | None = None
@@ -283,8 +283,10 @@ class DnsConfig(Model):
                     record.name,
                     f"must not also hold {', '.join(sorted(others))} records beside a CNAME",
                 )
-        if self.caa_issuer and not self.manage_zone:
-            raise FieldError("caaIssuer", self.caa_issuer, "must be unset unless manageZone is true")
+        if self.caa_issuer and not any(r.name == "@" for r in self.records):
+            raise FieldError(
+                "caaIssuer", self.caa_issuer, "must be unset unless this stack owns the zone apex (a record named @)"
+            )
         return self
 
 

@@ -35,7 +35,7 @@ def certificate_hosts(domains: DomainsConfig) -> dict[str, list[str]]:
 def acme_solvers(
     *,
     zone: str,
-    zone_resource_group: str,
+    zone_resource_group: pulumi.Input[str],
     subscription_id: pulumi.Input[str],
     client_id: pulumi.Input[str],
     gateway: dict[str, Any],
@@ -45,6 +45,9 @@ def acme_solvers(
         {
             "selector": {"dnsZones": [zone]},
             "dns01": {
+                # hostedZoneName set: the solver reads no zone, it only gets, writes and deletes the
+                # _acme-challenge TXT record set (cert-manager pkg/issuer/acme/dns/azuredns/azuredns.go
+                # getHostedZoneName, updateTXTRecord), so DNS Zone Contributor on those record sets suffices.
                 "azureDNS": {
                     "subscriptionID": subscription_id,
                     "resourceGroupName": zone_resource_group,
@@ -73,12 +76,13 @@ class CertManagerArgs:
     """Let's Encrypt account e-mail."""
     zone: str
     """DNS zone for DNS-01."""
-    zone_resource_group: str
-    """Resource group of the zone."""
+    zone_resource_group: pulumi.Input[str]
+    """Resource group of the zone (the bootstrap's)."""
     subscription_id: pulumi.Input[str]
     """Subscription of the zone."""
     identity_client_id: pulumi.Input[str]
-    """Client ID of the DNS Zone Contributor identity federated to cert-manager's service account."""
+    """Client ID of the identity federated to cert-manager's service account (DNS Zone Contributor on this
+    stack's _acme-challenge record sets only)."""
     gateway_name: pulumi.Input[str]
     """Gateway whose HTTP listener serves HTTP-01 challenges."""
     replicas: int
