@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.plan import engine, stackconfig
+from tools.plan import engine, references, stackconfig
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STACKS = ("dev", "staging", "prod")
@@ -55,6 +55,8 @@ def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         base = base.parent
     _shared_dir = base / "program-runs"
     _shared_dir.mkdir(exist_ok=True)
+    # A stack reference renders the referenced stack in a process of its own: once per session, not per process.
+    references.RENDERER = _shared_reference
     if worker is not None and any("plan" in getattr(item, "fixturenames", ()) for item in request.session.items):
         # Nearly every test reads the three stacks as they are: each process starts with its share of them,
         # instead of all starting with the same one and waiting for whichever began it first.
@@ -64,7 +66,25 @@ def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             with contextlib.suppress(Exception):
                 run_program(stack)
     yield
+    references.RENDERER = references.render_in_subprocess
     _shared_dir = None
+
+
+def _shared_reference(repo_root: Path, directory: Path, stack: str) -> tuple[dict, set[str]]:
+    """A referenced stack's outputs, rendered by the first process of the session that needs them."""
+    if _shared_dir is None:
+        return references.render_in_subprocess(repo_root, directory, stack)
+    key = hashlib.sha256(json.dumps([str(repo_root), str(directory), stack]).encode()).hexdigest()[:32]
+    done = _shared_dir / f"reference-{key}.json"
+    with open(_shared_dir / f"reference-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            outputs, secret = references.render_in_subprocess(repo_root, directory, stack)
+            partial = done.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps({"outputs": outputs, "secret": sorted(secret)}))
+            partial.replace(done)
+    doc = json.loads(done.read_text())
+    return doc["outputs"], set(doc["secret"])
 
 
 def _config_key(project_dir: Path, cfg: stackconfig.OfflineConfig, fill_secrets: bool, preview: bool) -> str:

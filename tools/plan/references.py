@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,27 +93,41 @@ class Resolver:
             )
         key = (str(self.repo_root), str(directory), stack)
         if key not in _CACHE:
-            _CACHE[key] = self._render(reference, directory, stack)
+            try:
+                _CACHE[key] = RENDERER(self.repo_root, directory, stack)
+            except RenderError as err:
+                raise self._error(reference, f"rendering it failed: {err}") from None
         outputs, secret = _CACHE[key]
         return json.loads(json.dumps(outputs)), set(secret)
 
-    def _render(self, reference: str, directory: Path, stack: str) -> tuple[dict[str, Any], set[str]]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "tools.plan",
-            "stack-outputs",
-            "--stack",
-            stack,
-            "--project-dir",
-            str(self.repo_root),
-            "--project",
-            str(directory),
-        ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_CONFIG")}
-        done = subprocess.run(cmd, cwd=TOOL_ROOT, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines()
-            raise self._error(reference, f"rendering it failed: {lines[-1] if lines else f'exit {done.returncode}'}")
-        doc = json.loads(done.stdout)
-        return doc["outputs"], set(doc["secretOutputNames"])
+
+class RenderError(Exception):
+    """The referenced stack did not render (its last line of errors)."""
+
+
+def render_in_subprocess(repo_root: Path, directory: Path, stack: str) -> tuple[dict[str, Any], set[str]]:
+    """Render a referenced stack's outputs in a separate process: a run cannot nest in a running program."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "tools.plan",
+        "stack-outputs",
+        "--stack",
+        stack,
+        "--project-dir",
+        str(repo_root),
+        "--project",
+        str(directory),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_CONFIG")}
+    done = subprocess.run(cmd, cwd=TOOL_ROOT, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise RenderError(lines[-1] if lines else f"exit {done.returncode}")
+    doc = json.loads(done.stdout)
+    return doc["outputs"], set(doc["secretOutputNames"])
+
+
+# How a referenced stack is rendered: (repository root, project directory, stack) -> (outputs, secret names).
+# A test session may share one rendering between its processes.
+RENDERER: Callable[[Path, Path, str], tuple[dict[str, Any], set[str]]] = render_in_subprocess
