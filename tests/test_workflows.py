@@ -6,8 +6,10 @@ it with Pulumi against Azure (branches of this repository only, the base branch'
 develop -> dev, staging -> staging and release tags -> prod; traffic-switch.yml flips activeColor of one
 stack from the ref it is deployed from. Every job that runs Pulumi authenticates to Azure by GitHub OIDC in
 forms that renew themselves for the whole job (docs/ci-auth.md) with the identity named by
-repository/environment variables, reads its state and secrets provider from variables, runs the policy
-pack, and targets only dev, staging or prod.
+repository/environment variables, reads its state from variables, checks that the stack's secrets provider is
+that stack's own key (`pulumi-<stack>` in the vault of a variable: one key per stack, made by the bootstrap),
+runs the policy pack, and targets only dev, staging or prod. The cloud preview, whose identity the bootstrap
+lets decrypt only the keys of its `ci.previewStacks`, previews exactly those stacks: never prod.
 
 The shared setup (Python and the pinned dependencies, the OIDC token file, kubelogin, the Pulumi CLI) lives
 in the composite action .github/actions/setup. The checks on a job look through it: each
@@ -24,12 +26,15 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from components.bootstrap.secrets_keys import secrets_provider
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
@@ -39,14 +44,30 @@ STACKS = ["dev", "staging", "prod"]
 COLORS = ["blue", "green"]
 EXPECTED_WORKFLOWS = {"ci.yml", "preview.yml", "cloud-preview.yml", "deploy.yml", "traffic-switch.yml"}
 SECRETS_CHECK = ".github/scripts/check-secrets-provider.sh"
+# The bootstrap (bootstrap/Pulumi.org.yaml, docs/bootstrap.md): the vault of the stacks' keys, and which stacks
+# the preview identity (the GitHub environment previewEnvironment) may decrypt; never a production stack.
+_BOOTSTRAP = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.org.yaml").read_text())["config"]
+VAULT = _BOOTSTRAP["broxiva-bootstrap:secrets"]["vaultName"]
+PREVIEW_ENVIRONMENT = _BOOTSTRAP["broxiva-bootstrap:ci"]["previewEnvironment"]
+PREVIEW_STACKS = list(_BOOTSTRAP["broxiva-bootstrap:ci"]["previewStacks"])
+PRODUCTION_STACKS = list(_BOOTSTRAP["broxiva-bootstrap:ci"]["productionStacks"])
+# Every variable the workflows read (Settings > Environments and > Variables; the README lists them).
+VARIABLES = {
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_SUBSCRIPTION_ID",
+    "PULUMI_STATE_ACCOUNT",
+    "PULUMI_STATE_CONTAINER",
+    "PULUMI_SECRETS_VAULT",
+}
 TOKEN_SCRIPT = ROOT / ".github" / "actions" / "setup" / "federated-token.sh"
 
 # The job env of every job that runs Pulumi (docs/ci-auth.md): azure-native's OIDC path, which asks GitHub
 # for a fresh token itself (pulumi-azure-native provider/pkg/provider/auth_azidentity.go); kubelogin's
 # workloadidentity mode, chosen by AAD_LOGIN_METHOD over the kubeconfig's --login azurecli (Azure/kubelogin
 # pkg/internal/token/options.go UpdateFromEnv), which does the same (githubactionscredential.go); the
-# identity for azidentity's WorkloadIdentityCredential (the Pulumi CLI); state and secrets provider from
-# repository variables.
+# identity for azidentity's WorkloadIdentityCredential (the Pulumi CLI); state from repository variables. The
+# secrets provider depends on the stack the job runs: see secrets_provider_env.
 PULUMI_ENV = {
     "ARM_USE_OIDC": "true",
     "ARM_CLIENT_ID": "${{ vars.AZURE_CLIENT_ID }}",
@@ -56,10 +77,15 @@ PULUMI_ENV = {
     "AZURE_CLIENT_ID": "${{ vars.AZURE_CLIENT_ID }}",
     "AZURE_TENANT_ID": "${{ vars.AZURE_TENANT_ID }}",
     "PULUMI_BACKEND_URL": "azblob://${{ vars.PULUMI_STATE_CONTAINER }}?storage_account=${{ vars.PULUMI_STATE_ACCOUNT }}",
-    "PULUMI_SECRETS_PROVIDER": (
-        "azurekeyvault://${{ vars.PULUMI_SECRETS_VAULT }}.vault.azure.net/keys/${{ vars.PULUMI_SECRETS_KEY }}"
-    ),
 }
+
+
+def secrets_provider_env(stack: str) -> str:
+    """The job env PULUMI_SECRETS_PROVIDER of a job running the stack ``stack`` (an expression such as
+    ``${{ matrix.stack }}``): that stack's own key, pulumi-<stack>, in the vault of vars.PULUMI_SECRETS_VAULT."""
+    return "azurekeyvault://${{ vars.PULUMI_SECRETS_VAULT }}.vault.azure.net/keys/pulumi-" + stack
+
+
 # Credentials that do not renew (a fixed OIDC token lives 5 minutes), that OIDC replaces (secrets), or that
 # lean on an Azure CLI session (AADSTS700024 after ~5 minutes: Azure/azure-cli#28708, #28737).
 STATIC_CREDENTIAL_ENV = {
@@ -413,13 +439,40 @@ def is_oidc_step(step: dict) -> bool:
     return "federated-token.sh" in step.get("run", "")
 
 
+def secrets_checks(job: dict) -> list[tuple[int, dict]]:
+    """The steps that run the secrets-provider check script."""
+    return [(i, s) for i, s in enumerate(steps(job)) if s.get("run", "").startswith(SECRETS_CHECK)]
+
+
+def job_stacks(job: dict) -> set[str]:
+    """The stacks a job names: the stack-name of its Pulumi commands and the STACK of its secrets checks."""
+    named = {str(s.get("with", {}).get("stack-name", "")) for _, s in pulumi_commands(job)}
+    return named | {str((s.get("env") or {}).get("STACK", "")) for _, s in secrets_checks(job)}
+
+
+def expected_stacks(job: dict) -> list[str]:
+    """The stacks a Pulumi job must cover: with the preview identity only those it may decrypt (the bootstrap's
+    previewStacks, never prod), otherwise all three."""
+    return PREVIEW_STACKS if job.get("environment") == PREVIEW_ENVIRONMENT else STACKS
+
+
 def env_problems(where: str, wf: dict, job: dict) -> list[str]:
-    """A job's Azure env: the identity from variables, in the forms that renew themselves, nothing static."""
+    """A job's Azure env: the identity from variables, in the forms that renew themselves, nothing static, and
+    the secrets provider of the one stack the job runs (its own key, named by the same expression)."""
     problems = []
     env = {**wf.get("env", {}), **job.get("env", {})}
     for key, expected in PULUMI_ENV.items():
         if str(env.get(key)) != expected:
             problems.append(f"{where}: env {key} is {env.get(key)!r}, not {expected!r}")
+    stacks = job_stacks(job)
+    if len(stacks) != 1:
+        problems.append(f"{where}: names the stacks {sorted(stacks)}, not one whose key the secrets provider names")
+    else:
+        expected = secrets_provider_env(stacks.pop())
+        if str(env.get("PULUMI_SECRETS_PROVIDER")) != expected:
+            problems.append(
+                f"{where}: env PULUMI_SECRETS_PROVIDER is {env.get('PULUMI_SECRETS_PROVIDER')!r}, not {expected!r}"
+            )
     for key in sorted(STATIC_CREDENTIAL_ENV & set(env)):
         problems.append(f"{where}: env {key} is a credential that does not renew itself")
     for key, value in env.items():
@@ -526,8 +579,19 @@ def pulumi_job_problems(wf: dict, tmp_path: Path, action: dict | None = None) ->
             except (AssertionError, KeyError) as err:
                 problems.append(f"{here}: stack-name: {err}")
                 continue
-            if sorted(stacks) != sorted(STACKS) or len(stacks) != len(STACKS):
-                problems.append(f"{here}: stacks {stacks}, not exactly {STACKS}")
+            expected = expected_stacks(job)
+            if sorted(stacks) != sorted(expected) or len(stacks) != len(expected):
+                problems.append(f"{here}: stacks {stacks}, not exactly {expected}")
+        work_dirs = {str(s.get("with", {}).get("work-dir", ".")).strip("/") or "." for _, s in pulumi_commands(job)}
+        for i, check in secrets_checks(job):
+            # The stack of the step's env (the one the job runs, see env_problems) and the previewed folder.
+            match = re.fullmatch(rf'{re.escape(SECRETS_CHECK)} "\$STACK"(?: (\S+))?\s*', check["run"])
+            if not match:
+                problems.append(
+                    f'{where} step {i}: the secrets-provider check does not take "$STACK": {check["run"]!r}'
+                )
+            elif work_dirs != {(match.group(1) or ".").strip("/") or "."}:
+                problems.append(f"{where} step {i}: the secrets-provider check reads another folder than {work_dirs}")
     if "AZURE_CREDENTIALS" in str(wf) or "AZURE_CREDENTIALS" in str(action or setup_action()):
         problems.append("the workflow or the setup action refers to AZURE_CREDENTIALS")
     return checked, problems
@@ -748,11 +812,87 @@ def test_the_interpolation_check():
     assert interpolating_run_steps(wf) == ["job j step 0"]
 
 
+def test_the_workflows_read_exactly_the_documented_variables():
+    """The variables a repository or environment must define (docs/ci-auth.md lists them)."""
+    texts = [path.read_text() for path in workflow_paths()] + [SETUP_ACTION_FILE.read_text()]
+    assert {name for text in texts for name in re.findall(r"\bvars\.(\w+)", text)} == VARIABLES
+    ci_auth = (ROOT / "docs" / "ci-auth.md").read_text()
+    assert [name for name in sorted(VARIABLES) if f"`{name}`" not in ci_auth] == []
+
+
+def test_no_single_secrets_key_is_left():
+    """One key per stack: nothing names a variable for one key of every stack any more."""
+    files = [p for p in (ROOT / ".github").rglob("*") if p.is_file()]
+    files += [*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]
+    assert [str(p.relative_to(ROOT)) for p in files if "PULUMI_SECRETS_KEY" in p.read_text()] == []
+
+
 @pytest.mark.parametrize(("name", "commands"), [("cloud-preview.yml", 1), ("deploy.yml", 1), ("traffic-switch.yml", 1)])
-def test_pulumi_jobs_use_oidc_the_policy_pack_and_the_three_stacks(name, commands, tmp_path):
+def test_pulumi_jobs_use_oidc_the_policy_pack_and_their_stacks(name, commands, tmp_path):
     checked, problems = pulumi_job_problems(workflow(name), tmp_path)
     assert problems == []
     assert checked == commands
+
+
+ONE_KEY_FOR_EVERY_STACK = (
+    "azurekeyvault://${{ vars.PULUMI_SECRETS_VAULT }}.vault.azure.net/keys/${{ vars.PULUMI_SECRETS_KEY }}"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"), [("cloud-preview.yml", "preview"), ("deploy.yml", "deploy"), ("traffic-switch.yml", "switch")]
+)
+def test_the_pulumi_job_check_catches_one_key_for_every_stack(name, job_id, tmp_path):
+    wf = workflow(name)
+    wf["jobs"][job_id]["env"]["PULUMI_SECRETS_PROVIDER"] = ONE_KEY_FOR_EVERY_STACK
+    _, problems = pulumi_job_problems(wf, tmp_path)
+    assert any("PULUMI_SECRETS_PROVIDER" in problem for problem in problems), problems
+    assert any("PULUMI_SECRETS_PROVIDER" in problem for problem in azure_access_problems(wf))
+
+
+def evaluate(value: str, context: dict[str, str]) -> str:
+    """A value with ${{ }} expressions, filled in from ``context`` (an unknown expression is a KeyError)."""
+    return re.sub(r"\$\{\{\s*(.+?)\s*\}\}", lambda match: context[match.group(1)], value)
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"), [("cloud-preview.yml", "preview"), ("deploy.yml", "deploy"), ("traffic-switch.yml", "switch")]
+)
+def test_every_stack_a_job_runs_is_checked_against_its_own_key(name, job_id, tmp_path):
+    """For each stack the job runs, its PULUMI_SECRETS_PROVIDER is the bootstrap's key of that stack, and its
+    secrets-provider check passes on the repository's stack files; given another stack's key it fails."""
+    wf = workflow(name)
+    job = wf["jobs"][job_id]
+    [(_, command)] = pulumi_commands(job)
+    expression = command["with"]["stack-name"]
+    stack_ref = EXPRESSION.match(expression).group(1)
+    [(_, check)] = secrets_checks(job)
+    folder = (re.fullmatch(rf'{re.escape(SECRETS_CHECK)} "\$STACK"(?: (\S+))?', check["run"].strip()).group(1)) or "."
+    workspace = tmp_path / "workspace"
+    (workspace / folder).mkdir(parents=True)
+    (workspace / SECRETS_CHECK).parent.mkdir(parents=True)
+    shutil.copy(ROOT / SECRETS_CHECK, workspace / SECRETS_CHECK)
+    for stack_file in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy(stack_file, workspace / folder / stack_file.name)
+    # Every stack file names its provider: the state is never read here.
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "pulumi").write_text("#!/usr/bin/env bash\necho 'pulumi called' >&2\nexit 1\n")
+    (fake / "pulumi").chmod(0o755)
+    path = f"{fake}:{os.environ.get('PATH', '')}"
+    stacks = stack_values(wf, job_id, expression, tmp_path)
+    assert stacks
+    for stack in stacks:
+        provider = evaluate(
+            job["env"]["PULUMI_SECRETS_PROVIDER"], {"vars.PULUMI_SECRETS_VAULT": VAULT, stack_ref: stack}
+        )
+        assert provider == secrets_provider(VAULT, stack)
+        for key_of in STACKS:
+            given = secrets_provider(VAULT, key_of)
+            code, _, log = run_step(
+                check, {stack_ref: stack}, tmp_path, {"PATH": path, "PULUMI_SECRETS_PROVIDER": given}, workspace
+            )
+            assert (code == 0) is (key_of == stack), f"{stack} checked against the key of {key_of}: {log}"
 
 
 def test_the_workflows_that_run_pulumi_are_the_cloud_ones(tmp_path):
@@ -832,7 +972,43 @@ def _backend_in_the_step(wf, action):
 
 
 def _hard_coded_vault(wf, action):
-    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = "azurekeyvault://broxiva-ops.vault.azure.net/keys/pulumi"
+    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = (
+        "azurekeyvault://broxiva-pulumi-kv.vault.azure.net/keys/pulumi-${{ matrix.stack }}"
+    )
+
+
+def _one_key_for_every_stack(wf, action):
+    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = (
+        "azurekeyvault://${{ vars.PULUMI_SECRETS_VAULT }}.vault.azure.net/keys/${{ vars.PULUMI_SECRETS_KEY }}"
+    )
+
+
+def _key_of_one_stack(wf, action):
+    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = secrets_provider_env("staging")
+
+
+def _key_of_another_expression(wf, action):
+    wf["jobs"]["preview"]["env"]["PULUMI_SECRETS_PROVIDER"] = secrets_provider_env("${{ inputs.stack }}")
+
+
+def _check_of_another_stack(wf, action):
+    secrets_checks(wf["jobs"]["preview"])[0][1]["env"]["STACK"] = "staging"
+
+
+def _check_of_a_literal_stack(wf, action):
+    secrets_checks(wf["jobs"]["preview"])[0][1]["run"] = f"{SECRETS_CHECK} staging pr"
+
+
+def _check_of_another_folder(wf, action):
+    secrets_checks(wf["jobs"]["preview"])[0][1]["run"] = f'{SECRETS_CHECK} "$STACK"'
+
+
+def _previews_prod(wf, action):
+    wf["jobs"]["preview"]["strategy"]["matrix"]["stack"].append("prod")
+
+
+def _previews_only_dev(wf, action):
+    wf["jobs"]["preview"]["strategy"]["matrix"]["stack"] = ["dev"]
 
 
 def _no_secrets_provider_check(wf, action):
@@ -912,6 +1088,14 @@ def _version_of_another_step(wf, action):
         _hard_coded_backend,
         _backend_in_the_step,
         _hard_coded_vault,
+        _one_key_for_every_stack,
+        _key_of_one_stack,
+        _key_of_another_expression,
+        _check_of_another_stack,
+        _check_of_a_literal_stack,
+        _check_of_another_folder,
+        _previews_prod,
+        _previews_only_dev,
         _no_secrets_provider_check,
         _previewing_another_folder,
         _no_kubelogin,
@@ -1550,12 +1734,15 @@ def test_the_fork_check_catches(name, breakage):
     assert fork_problems(wf)
 
 
-def test_the_cloud_preview_previews_every_stack_with_the_preview_identity_and_comments():
+def test_the_cloud_preview_previews_dev_and_staging_with_the_preview_identity_and_comments():
     wf = workflow("cloud-preview.yml")
     [job] = wf["jobs"].values()
     assert job["if"] == SAME_REPOSITORY
-    assert job["environment"] == "preview"
-    assert job["strategy"]["matrix"]["stack"] == STACKS
+    assert job["environment"] == "preview" == PREVIEW_ENVIRONMENT
+    # The stacks whose keys the bootstrap lets the preview identity decrypt: dev and staging, never prod.
+    assert PREVIEW_STACKS == ["dev", "staging"] and not set(PREVIEW_STACKS) & set(PRODUCTION_STACKS)
+    assert job["strategy"]["matrix"]["stack"] == PREVIEW_STACKS
+    assert job["env"]["PULUMI_SECRETS_PROVIDER"] == secrets_provider_env("${{ matrix.stack }}")
     assert permissions(wf, job) == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     # The identity is the `preview` environment's variable, as every Azure consumer reads it.
     assert job["env"]["ARM_CLIENT_ID"] == job["env"]["AZURE_CLIENT_ID"] == "${{ vars.AZURE_CLIENT_ID }}"
@@ -1564,6 +1751,23 @@ def test_the_cloud_preview_previews_every_stack_with_the_preview_identity_and_co
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
     assert truthy(step["with"]["comment-on-pr"])
     assert truthy(step["with"]["diff"])
+
+
+def test_the_cloud_preview_says_why_prod_is_not_previewed():
+    """The comment right above the matrix's stacks says why prod is missing and where prod is reviewed instead,
+    and the header's description of the preview identity grants Crypto User on the dev and staging keys only."""
+    lines = (WORKFLOW_DIR / "cloud-preview.yml").read_text().splitlines()
+    [at] = [i for i, line in enumerate(lines) if re.fullmatch(r"\s+stack: \[.*\]", line)]
+    comment = []
+    for line in reversed(lines[:at]):
+        if not line.strip().startswith("#"):
+            break
+        comment.insert(0, line.strip().lstrip("# "))
+    text = " ".join(comment)
+    assert "pulumi-prod" in text and "preview.yml" in text, text
+    header = " ".join(line.lstrip("# ") for line in lines if line.startswith("#"))
+    assert re.search(r"Key Vault Crypto User on the dev\s+and staging keys only", header), header
+    assert not re.search(r"Crypto User on the secrets-provider key|decrypt the stacks' secrets", header)
 
 
 def test_the_cloud_preview_runs_the_base_branch_tooling_on_the_pull_request_code():
@@ -1682,6 +1886,7 @@ def test_deploy_updates_one_stack_at_a_time_in_its_environment_after_the_tests()
     # The credentials of the update are those of its environment: the job's env reads the environment's
     # variables, the setup action keeps the token file fresh, and only this job may request an OIDC token.
     assert {key: job["env"][key] for key in PULUMI_ENV} == PULUMI_ENV
+    assert job["env"]["PULUMI_SECRETS_PROVIDER"] == secrets_provider_env(stack)
     [(j, given)] = setup_uses(job)
     assert given["azure-oidc"] == "true"
     assert [s["_origin"] for s in effective_steps(job) if is_oidc_step(s)] == [j]
@@ -1858,7 +2063,7 @@ def test_traffic_switch_sets_active_color_updates_and_records_a_pull_request():
 
 # --- the secrets-provider check ------------------------------------------------------------------
 
-VAULT_URL = "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi"
+VAULT_URL = "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-prod"
 
 
 @pytest.mark.parametrize(
@@ -1866,14 +2071,35 @@ VAULT_URL = "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi"
     [
         (VAULT_URL, f"secretsprovider: {VAULT_URL}\nencryptedkey: abc\n", None, True),
         (VAULT_URL, f'secretsprovider: "{VAULT_URL}"\n', None, True),
-        (VAULT_URL, "secretsprovider: azurekeyvault://other.vault.azure.net/keys/pulumi\n", VAULT_URL, False),
+        (VAULT_URL, "secretsprovider: azurekeyvault://other.vault.azure.net/keys/pulumi-prod\n", VAULT_URL, False),
+        (VAULT_URL, "secretsprovider: azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-dev\n", None, False),
         (VAULT_URL, "secretsprovider: passphrase\n", None, False),
         # No provider in the stack file: Pulumi falls back to the one recorded in the state.
         (VAULT_URL, "config: {}\n", VAULT_URL, True),
-        (VAULT_URL, "config: {}\n", "azurekeyvault://other.vault.azure.net/keys/pulumi", False),
+        (VAULT_URL, "config: {}\n", "azurekeyvault://other.vault.azure.net/keys/pulumi-prod", False),
+        # One key for every stack, or another stack's key: refused even where the stack file agrees with it.
+        (
+            "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi",
+            "secretsprovider: azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi\n",
+            None,
+            False,
+        ),
+        (
+            "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-dev",
+            "secretsprovider: azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-dev\n",
+            None,
+            False,
+        ),
+        (
+            "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-dev",
+            "config: {}\n",
+            "azurekeyvault://broxiva-ops-kv.vault.azure.net/keys/pulumi-dev",
+            False,
+        ),
         (VAULT_URL, "config: {}\n", None, False),
         # Variables not set: the URL the workflow builds is incomplete.
         ("azurekeyvault://.vault.azure.net/keys/", f"secretsprovider: {VAULT_URL}\n", None, False),
+        ("azurekeyvault://.vault.azure.net/keys/pulumi-prod", f"secretsprovider: {VAULT_URL}\n", None, False),
         ("", "config: {}\n", VAULT_URL, False),
     ],
 )

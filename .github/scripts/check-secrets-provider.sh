@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Refuses to run Pulumi on a stack whose secrets are not kept by the Key Vault key the repository
-# variables name (PULUMI_SECRETS_PROVIDER, built from vars.PULUMI_SECRETS_VAULT and
-# vars.PULUMI_SECRETS_KEY by the workflows).
+# Refuses to run Pulumi on a stack whose secrets are not kept by that stack's own Key Vault key:
+# PULUMI_SECRETS_PROVIDER, which the workflows build from vars.PULUMI_SECRETS_VAULT and the stack they run,
+# azurekeyvault://<vault>.vault.azure.net/keys/pulumi-<stack> (one key per stack, created by the bootstrap:
+# docs/bootstrap.md). A provider naming another stack's key is refused too.
 #
 #   check-secrets-provider.sh STACK [PROJECT_DIR]
 #
@@ -16,8 +17,12 @@ stack=${1:?usage: check-secrets-provider.sh STACK [PROJECT_DIR]}
 project=${2:-.}
 expected=${PULUMI_SECRETS_PROVIDER:-}
 
-if ! [[ "$expected" =~ ^azurekeyvault://[A-Za-z0-9-]+\.vault\.azure\.net/keys/[A-Za-z0-9-]+$ ]]; then
-  echo "::error::PULUMI_SECRETS_PROVIDER must be azurekeyvault://<vault>.vault.azure.net/keys/<key> (are vars.PULUMI_SECRETS_VAULT and vars.PULUMI_SECRETS_KEY set?), not '$expected'"
+if ! [[ "$expected" =~ ^azurekeyvault://[A-Za-z0-9-]+\.vault\.azure\.net/keys/pulumi-([A-Za-z0-9-]+)$ ]]; then
+  echo "::error::PULUMI_SECRETS_PROVIDER must be azurekeyvault://<vault>.vault.azure.net/keys/pulumi-$stack (is vars.PULUMI_SECRETS_VAULT set?), not '$expected'"
+  exit 1
+fi
+if [ "${BASH_REMATCH[1]}" != "$stack" ]; then
+  echo "::error::PULUMI_SECRETS_PROVIDER $expected is the key of stack ${BASH_REMATCH[1]}, not pulumi-$stack: every stack has its own key"
   exit 1
 fi
 
