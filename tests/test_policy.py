@@ -928,8 +928,13 @@ def _analyze(servicer: _PolicyAnalyzerServicer, overrides: dict[str, dict[str, A
     return _ANALYZED[key]
 
 
-def _engine_violations(plan: engine.Plan, overrides: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
-    """The pack as the Pulumi engine drives it: pulumi_policy's own analyzer servicer, fed protobuf requests."""
+def _engine_violations(
+    plan: engine.Plan, overrides: dict[str, dict[str, Any]], *, stack: bool = True
+) -> list[tuple[str, str, str, str]]:
+    """The pack as the Pulumi engine drives it: pulumi_policy's own analyzer servicer, fed protobuf requests.
+
+    ``stack=False``: the resource policies only (Analyze), without the stack's AnalyzeStack.
+    """
     servicer = _PolicyAnalyzerServicer(rule_package.PACK_NAME, "0.0.1", POLICIES, rule_package.PACK_ENFORCEMENT_LEVEL)
     servicer.Configure(
         proto.ConfigureAnalyzerRequest(
@@ -970,23 +975,24 @@ def _engine_violations(plan: engine.Plan, overrides: dict[str, dict[str, Any]]) 
         )
         # The engine attributes a resource policy's diagnostics to the analyzed resource.
         found += [(d, d.urn or resource["urn"]) for d in _analyze(servicer, overrides, request)]
-    stack_request = proto.AnalyzeStackRequest(
-        resources=[
-            proto.AnalyzerResource(
-                type=r["type"],
-                # AnalyzeStack: each resource's outputs (pulumi pkg/resource/deploy/step_generator.go).
-                properties=_struct(outputs_of(r)),
-                urn=r["urn"],
-                name=r["name"],
-                options=options(r),
-                provider=provider(r),
-                parent=r["parent"] or "",
-                dependencies=r["dependencies"],
-            )
-            for r in plan.resources
-        ]
-    )
-    found += [(d, d.urn or None) for d in servicer.AnalyzeStack(stack_request, None).diagnostics]
+    if stack:
+        stack_request = proto.AnalyzeStackRequest(
+            resources=[
+                proto.AnalyzerResource(
+                    type=r["type"],
+                    # AnalyzeStack: each resource's outputs (pulumi pkg/resource/deploy/step_generator.go).
+                    properties=_struct(outputs_of(r)),
+                    urn=r["urn"],
+                    name=r["name"],
+                    options=options(r),
+                    provider=provider(r),
+                    parent=r["parent"] or "",
+                    dependencies=r["dependencies"],
+                )
+                for r in plan.resources
+            ]
+        )
+        found += [(d, d.urn or None) for d in servicer.AnalyzeStack(stack_request, None).diagnostics]
     levels = {proto.MANDATORY: "mandatory", proto.ADVISORY: "advisory"}
     # The servicer prefixes each message with the policy's description.
     return sorted((d.policyName, urn, d.message.split("\n", 1)[-1], levels[d.enforcementLevel]) for d, urn in found)
@@ -994,16 +1000,30 @@ def _engine_violations(plan: engine.Plan, overrides: dict[str, dict[str, Any]]) 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_adapter_reports_what_the_engine_servicer_reports(plan, case: Case):
+    """A case of a resource policy compares the resource policies (Analyze); a case of a stack policy the whole
+    pack. The servicer's AnalyzeStack re-reads the whole graph per policy: the stack cases, and every stack
+    as it is (test_engine_servicer_passes_every_stack), cover it."""
     recorded = plan(case.stack, case.sets or None)
     if case.change:
         case.change(recorded)
-    ours = sorted((v.policy_name, v.urn, v.message, v.enforcement_level.value) for v in evaluate(recorded, case.config))
+    of_stack = case.policy in {p.name for p in STACK_POLICIES}
+    chosen = None if of_stack else RESOURCE_POLICIES
+    found = evaluate(recorded, case.config, policies=chosen)
+    ours = sorted((v.policy_name, v.urn, v.message, v.enforcement_level.value) for v in found)
     assert ours, case.id
-    assert _engine_violations(recorded, case.config) == ours
+    assert _engine_violations(recorded, case.config, stack=of_stack) == ours
 
 
 def test_engine_servicer_passes_every_stack(plan, stack):
     assert _engine_violations(plan(stack), {}) == []
+
+
+def test_engine_servicer_agrees_on_a_first_preview(plan):
+    """Unknowns reach the servicer as the engine sends them; it reports what the adapter reports."""
+    preview = plan("prod", first_preview=True)
+    ours = sorted((v.policy_name, v.urn, v.message, v.enforcement_level.value) for v in evaluate(preview))
+    assert _engine_violations(preview, {}) == ours
+    assert not [v for v in ours if v[3] == "mandatory"]
 
 
 def test_resource_args_are_what_the_engine_builds(plan):
