@@ -47,7 +47,7 @@ def test_new_dependencies_alone_are_no_step():
     text = format_text(result)
     assert "= kubernetes:apps/v1:Deployment api-blue: dependencies only (+es-all)" in text
     assert text.endswith("0 to change, 0 to delete, outputs unchanged; 1 with new dependencies only (no step)")
-    assert result.to_dict()["summary"] == {"add": 0, "change": 0, "delete": 0, "reorder": 1}
+    assert result.to_dict()["summary"] == {"add": 0, "change": 0, "delete": 0, "reorder": 1, "move": 0}
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,69 @@ def test_dependencies_beside_an_input_change_are_reported_with_it():
     head = _plan(inputs={"spec": {"replicas": 3}}, dependencies=[])
     [change] = diff(_plan(), head).changed
     assert {p for p, _, _ in change.paths} == {"spec.replicas", "<dependencies>"}
+
+
+# --------------------------------------------------------------------------- aliases and protection
+
+OLD_PARENT = (
+    "urn:pulumi:prod::broxiva-platform::pulumi:pulumi:Stack$broxiva:azure:DnsRecords$azure-native:dns:Zone::dns-zone"
+)
+NEW_PARENT = "urn:pulumi:prod::broxiva-platform::pulumi:pulumi:Stack$broxiva:azure:DnsRecords::dns"
+RECORD = "azure-native:dns:RecordSet"
+
+
+def _record(urn: str, parent: str, aliases: list, ttl: int = 300) -> dict:
+    return {
+        "urn": urn,
+        "type": RECORD,
+        "name": "dns-a-api",
+        "custom": True,
+        "parent": parent,
+        "provider": None,
+        "protect": False,
+        "dependencies": [],
+        "ignoreChanges": [],
+        "deleteBeforeReplace": False,
+        "aliases": aliases,
+        "inputs": {"ttl": ttl},
+        "secretDigests": {},
+    }
+
+
+OLD_URN = f"urn:pulumi:prod::broxiva-platform::azure-native:dns:Zone${RECORD}::dns-a-api"
+NEW_URN = f"urn:pulumi:prod::broxiva-platform::broxiva:azure:DnsRecords${RECORD}::dns-a-api"
+
+
+@pytest.mark.parametrize("alias", [{"spec": {"parentUrn": OLD_PARENT}}, {"urn": OLD_URN}])
+def test_a_resource_that_names_its_old_urn_in_aliases_is_moved_not_replaced(alias):
+    base = Plan("broxiva-platform", "prod", [_record(OLD_URN, OLD_PARENT, [])], [], {})
+    head = Plan("broxiva-platform", "prod", [_record(NEW_URN, NEW_PARENT, [alias])], [], {})
+    result = diff(base, head)
+    assert result.empty and not result.added and not result.removed
+    assert [(c.name, c.paths) for c in result.moved] == [("dns-a-api", [("<urn>", OLD_URN, NEW_URN)])]
+    text = format_text(result)
+    assert f"> {RECORD} dns-a-api: moved from azure-native:dns:Zone${RECORD}::dns-a-api (alias, same resource)" in text
+    assert text.endswith("0 to delete, outputs unchanged; 1 moved by alias")
+
+
+def test_a_moved_resource_still_shows_its_changes():
+    base = Plan("broxiva-platform", "prod", [_record(OLD_URN, OLD_PARENT, [])], [], {})
+    head = Plan("broxiva-platform", "prod", [_record(NEW_URN, NEW_PARENT, [{"urn": OLD_URN}], ttl=60)], [], {})
+    (moved,) = diff(base, head).moved
+    assert moved.paths == [("<urn>", OLD_URN, NEW_URN), ("ttl", 300, 60)]
+
+
+def test_without_the_alias_it_is_a_delete_and_a_create():
+    base = Plan("broxiva-platform", "prod", [_record(OLD_URN, OLD_PARENT, [])], [], {})
+    head = Plan(
+        "broxiva-platform", "prod", [_record(NEW_URN, NEW_PARENT, [{"spec": {"parentUrn": NEW_PARENT}}])], [], {}
+    )
+    result = diff(base, head)
+    assert [r["urn"] for r in result.added] == [NEW_URN] and [r["urn"] for r in result.removed] == [OLD_URN]
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_removing_a_protected_resource_is_flagged(protect):
+    base = Plan("broxiva-platform", "prod", [_record(OLD_URN, OLD_PARENT, []) | {"protect": protect}], [], {})
+    text = format_text(diff(base, Plan("broxiva-platform", "prod", [], [], {})))
+    assert ("(protected: the update stops here" in text) is protect

@@ -96,7 +96,7 @@ def test_diff_of_nothing_is_empty() -> None:
 def test_diff_cli_json(capsys) -> None:
     assert cli.main(["diff", "--stack", "prod", "--set", "cluster.workloadPool.maxCount=20", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["summary"] == {"add": 0, "change": 1, "delete": 0, "reorder": 0}
+    assert doc["summary"] == {"add": 0, "change": 1, "delete": 0, "reorder": 0, "move": 0}
     assert doc["changed"][0]["changes"] == [{"path": "maxCount", "before": 15, "after": 20}]
 
 

@@ -50,6 +50,9 @@ class PlanDiff:
     outputs: list[tuple[str, Any, Any]]
     reordered: list[Change] = field(default_factory=list)
     """Resources whose dependencies alone changed: the engine orders differently, nothing is updated."""
+    moved: list[Change] = field(default_factory=list)
+    """Resources under a new URN that name their old one in ``aliases``: the same resource to the engine.
+    Their paths start with ``<urn>``; any other path is a change the engine makes as well."""
 
     @property
     def empty(self) -> bool:
@@ -62,12 +65,14 @@ class PlanDiff:
             "removed": [{"urn": r["urn"], "type": r["type"], "name": r["name"]} for r in self.removed],
             "changed": [c.to_dict() for c in self.changed],
             "reordered": [c.to_dict() for c in self.reordered],
+            "moved": [c.to_dict() for c in self.moved],
             "outputs": [{"key": k, "before": b, "after": a} for k, b, a in self.outputs],
             "summary": {
                 "add": len(self.added),
                 "change": len(self.changed),
                 "delete": len(self.removed),
                 "reorder": len(self.reordered),
+                "move": len(self.moved),
             },
         }
 
@@ -93,30 +98,70 @@ def value_diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, 
     return [] if before == after else [(path, before, after)]
 
 
+def alias_urns(resource: dict[str, Any]) -> list[str]:
+    """The URNs a resource's ``aliases`` stand for, made the way this plan's URNs are: a spec's missing
+    name, type or parent are the resource's own (pulumi sdk/python lib/pulumi/runtime/resource.py
+    ``_create_alias_spec``), and the parent contributes its own type (pulumi runtime/mocks.py
+    ``MockMonitor.make_urn``; the engine's URNs carry the whole chain, the same on both sides of a diff)."""
+    stack, project = resource["urn"].split("::")[0].removeprefix("urn:pulumi:"), resource["urn"].split("::")[1]
+    urns = []
+    for alias in resource.get("aliases") or []:
+        if alias.get("urn"):
+            urns.append(alias["urn"])
+            continue
+        spec = alias.get("spec") or {}
+        name = spec.get("name") or resource["name"]
+        typ = spec.get("type") or resource["type"]
+        parent = None if spec.get("noParent") else (spec.get("parentUrn") or resource.get("parent"))
+        qualified = f"{parent.split('::')[2].split('$')[-1]}${typ}" if parent else typ
+        urns.append(f"urn:pulumi:{spec.get('stack') or stack}::{spec.get('project') or project}::{qualified}::{name}")
+    return urns
+
+
+def _changes(b: dict[str, Any], a: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Input, secret and option paths on which one resource's two registrations differ."""
+    paths = value_diff(b["inputs"], a["inputs"])
+    for path in sorted(set(b.get("secretDigests", {})) | set(a.get("secretDigests", {}))):
+        if b.get("secretDigests", {}).get(path) != a.get("secretDigests", {}).get(path):
+            paths.append((path, "[secret]", "[secret changed]"))
+    for opt in _OPTION_FIELDS:
+        if b.get(opt) != a.get(opt):
+            paths.append((f"<{opt}>", b.get(opt), a.get(opt)))
+    return paths
+
+
 def diff(base: Plan, head: Plan) -> PlanDiff:
     before = {r["urn"]: r for r in base.resources}
     after = {r["urn"]: r for r in head.resources}
-    added = [after[u] for u in after if u not in before]
-    removed = [before[u] for u in before if u not in after]
+    # A new URN whose aliases name a URN that is gone is that resource, moved (the engine's alias match).
+    moved_from: dict[str, str] = {}
+    for urn, res in after.items():
+        if urn in before:
+            continue
+        for old in alias_urns(res):
+            if old in before and old not in after and old not in moved_from.values():
+                moved_from[urn] = old
+                break
+    added = [after[u] for u in after if u not in before and u not in moved_from]
+    removed = [before[u] for u in before if u not in after and u not in moved_from.values()]
     changed: list[Change] = []
     reordered: list[Change] = []
+    moved: list[Change] = []
+    for urn, old in moved_from.items():
+        a = after[urn]
+        paths = [("<urn>", old, urn)] + [p for p in _changes(before[old], a) if p[0] not in ("<parent>", *_ORDER_ONLY)]
+        moved.append(Change(urn, a["type"], a["name"], paths))
     for urn in after:
         if urn not in before:
             continue
         b, a = before[urn], after[urn]
-        paths = value_diff(b["inputs"], a["inputs"])
-        for path in sorted(set(b.get("secretDigests", {})) | set(a.get("secretDigests", {}))):
-            if b.get("secretDigests", {}).get(path) != a.get("secretDigests", {}).get(path):
-                paths.append((path, "[secret]", "[secret changed]"))
-        for opt in _OPTION_FIELDS:
-            if b.get(opt) != a.get(opt):
-                paths.append((f"<{opt}>", b.get(opt), a.get(opt)))
+        paths = _changes(b, a)
         if paths and {p for p, _, _ in paths} <= _ORDER_ONLY:
             reordered.append(Change(urn, a["type"], a["name"], paths))
         elif paths:
             changed.append(Change(urn, a["type"], a["name"], paths))
     outputs = value_diff(base.outputs, head.outputs)
-    return PlanDiff(added, removed, changed, outputs, reordered)
+    return PlanDiff(added, removed, changed, outputs, reordered, moved)
 
 
 def _short(value: Any) -> str:
@@ -133,13 +178,20 @@ def format_text(result: PlanDiff) -> str:
     for res in result.added:
         lines.append(f"+ {res['type']} {res['name']}")
     for res in result.removed:
-        lines.append(f"- {res['type']} {res['name']}")
+        # The engine refuses to delete a protected resource: `pulumi up` stops there.
+        held = " (protected: the update stops here until it is unprotected or dropped from the state)"
+        lines.append(f"- {res['type']} {res['name']}" + (held if res.get("protect") else ""))
     for change in result.changed:
         lines.append(f"~ {change.type} {change.name}")
         for path, b, a in change.paths:
             lines.append(f"    {path}: {_short(b)} => {_short(a)}")
     for key, b, a in result.outputs:
         lines.append(f"~ output {key}: {_short(b)} => {_short(a)}")
+    for change in result.moved:
+        old = change.paths[0][1]
+        lines.append(f"> {change.type} {change.name}: moved from {old.split('::', 2)[2]} (alias, same resource)")
+        for path, b, a in change.paths[1:]:
+            lines.append(f"    {path}: {_short(b)} => {_short(a)}")
     for change in result.reordered:
         before, after = change.paths[0][1] or [], change.paths[0][2] or []
         gained = sorted(set(after) - set(before))
@@ -150,5 +202,6 @@ def format_text(result: PlanDiff) -> str:
         f"{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to delete"
         + ("" if result.outputs else ", outputs unchanged")
         + (f"; {len(result.reordered)} with new dependencies only (no step)" if result.reordered else "")
+        + (f"; {len(result.moved)} moved by alias" if result.moved else "")
     )
     return "\n".join(lines)
