@@ -7,14 +7,13 @@ value raises one :class:`ConfigError` naming the key (``broxiva-bootstrap:<key>`
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import Field, Strict, ValidationError, model_validator
 
-from ..config import errors
+from ..config import errors, loading
 from ..config import validation as v
 from ..config.errors import MISSING, FieldError
 from ..config.schema import DeployerConfig, DnsName, Model, _check
@@ -172,28 +171,7 @@ def parse(raw: Mapping[str, Any], stack: str | None = None) -> BootstrapConfig:
     try:
         return BootstrapConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        loc = [str(p) for p in error["loc"]]
-        inner = (error.get("ctx") or {}).get("error")
-        if isinstance(inner, FieldError):
-            raise ConfigError(".".join([*loc, inner.field]), inner.value, inner.allowed, stack) from None
-        value: Any = raw
-        for part in loc:
-            if isinstance(value, Mapping) and part in value:
-                value = value[part]
-            elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                value = MISSING
-                break
-        if error["type"] == "missing":
-            raise ConfigError(".".join(loc), MISSING, "is required", stack) from None
-        message = re.sub(r"^(Value error, |Input should be |String should match pattern )", "", str(error["msg"]))
-        prefix = "must match " if error["type"] == "string_pattern_mismatch" else "must be "
-        if str(error["msg"]).startswith("Value error, "):
-            prefix = ""
-        path = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", ".".join(loc))
-        raise ConfigError(path, value, prefix + message, stack) from None
+        raise loading.first_error(exc, raw, stack, BootstrapConfig, ConfigError) from None
 
 
 def load(stack: str | None = None) -> BootstrapConfig:

@@ -78,7 +78,7 @@ def parse(raw: Mapping[str, Any], stack: str | None = None) -> StackConfig:
     try:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
-        raise _first_error(exc, values, stack) from None
+        raise first_error(exc, values, stack) from None
     except FieldError as problem:  # pragma: no cover - pydantic wraps these; kept for safety
         raise ConfigError(problem.field, problem.value, problem.allowed, stack) from None
     try:
@@ -88,27 +88,35 @@ def parse(raw: Mapping[str, Any], stack: str | None = None) -> StackConfig:
     return cfg
 
 
-def _first_error(exc: ValidationError, values: Mapping[str, Any], stack: str | None) -> ConfigError:
+def first_error(
+    exc: ValidationError,
+    values: Mapping[str, Any],
+    stack: str | None,
+    root: type[BaseModel] = StackConfig,
+    error_type: type[ConfigError] = ConfigError,
+) -> ConfigError:
+    """The one ConfigError for pydantic's first complaint about ``values`` (validated as ``root``): the key
+    in the stack file's spelling, the value found there, and what is allowed, in plain words."""
     error = exc.errors(include_url=False)[0]
     loc = [str(p) for p in error["loc"]]
     ctx = error.get("ctx") or {}
     inner = ctx.get("error")
     if isinstance(inner, FieldError):
         path = ".".join([*loc, inner.field])
-        return ConfigError(_dotted(path), inner.value, inner.allowed, stack)
+        return error_type(_dotted(path), inner.value, inner.allowed, stack)
     if loc and loc[-1] == "[key]":
         # A bad key of a map (apps.<name>, tags.<key>): name the map, show the key.
         message = re.sub(r"^Value error, ", "", str(error["msg"]))
         message = re.sub(r"^String should match pattern ", "must match ", message)
-        return ConfigError(_dotted(".".join(loc[:-1])), loc[-2], f"is not an allowed key: it {message}", stack)
+        return error_type(_dotted(".".join(loc[:-1])), loc[-2], f"is not an allowed key: it {message}", stack)
     path = _dotted(".".join(loc))
     value = _lookup(values, loc)
     kind = error["type"]
     if kind == "missing":
-        return ConfigError(path, MISSING, "is required", stack)
+        return error_type(path, MISSING, "is required", stack)
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        return ConfigError(path, value, f"is not a known key (known here: {', '.join(allowed)})", stack)
+        allowed = _allowed_keys(loc[:-1], root)
+        return error_type(path, value, f"is not a known key (known here: {', '.join(allowed)})", stack)
     message = str(error["msg"])
     message = re.sub(r"^Value error, ", "", message)
     message = re.sub(r"^Input should be ", "must be ", message)
@@ -116,7 +124,7 @@ def _first_error(exc: ValidationError, values: Mapping[str, Any], stack: str | N
     message = re.sub(r"^String should have ", "must have ", message)
     message = re.sub(r"^Tuple should have ", "must have ", message)
     message = re.sub(r"a valid dictionary or instance of \w+", "a map of the documented keys", message)
-    return ConfigError(path, value, message, stack)
+    return error_type(path, value, message, stack)
 
 
 def _dotted(path: str) -> str:
@@ -136,8 +144,8 @@ def _lookup(values: Any, loc: list[str]) -> Any:
     return current
 
 
-def _allowed_keys(loc: list[str]) -> list[str]:
-    model: Any = StackConfig
+def _allowed_keys(loc: list[str], root: type[BaseModel]) -> list[str]:
+    model: Any = root
     for part in loc:
         if part.isdigit():
             continue
