@@ -83,6 +83,17 @@ def is_unknown(value: Any) -> bool:
 def plain(value: Any) -> Any:
     """A deep copy of ``value`` as dicts and lists, unknown values (proxied or raw sentinels) as UNKNOWN,
     integral floats as ints."""
+    # Plain JSON types first, by exact type: the abstract Mapping/Sequence checks below are the slow part,
+    # and only the engine's proxies need them (reading a proxy's unknown value raises).
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN if value in _UNKNOWN_SENTINELS else value
+    if kind is bool or kind is int or value is None:
+        return value
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
+    if kind is list:
+        return [plain(item) for item in value]
     if isinstance(value, str):
         return UNKNOWN if value in _UNKNOWN_SENTINELS else value
     if isinstance(value, float) and value.is_integer():
