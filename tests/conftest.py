@@ -57,6 +57,19 @@ def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     _shared_dir.mkdir(exist_ok=True)
     # A stack reference renders the referenced stack in a process of its own: once per session, not per process.
     references.RENDERER = _shared_reference
+    # The environment stacks read the bootstrap's outputs. Rendered here, in this process and before any
+    # program runs, they cost one run instead of a new interpreter (a run cannot nest in another one).
+    for folder, stack in OTHER_PROJECT_STACKS:
+        directory = PROJECT_DIR / folder
+        with contextlib.suppress(Exception):
+            _shared_reference(
+                PROJECT_DIR,
+                directory,
+                stack,
+                render=lambda d=directory, s=stack: engine.stack_outputs(
+                    d, stackconfig.load(d, s), repo_root=PROJECT_DIR
+                ),
+            )
     if worker is not None and any("plan" in getattr(item, "fixturenames", ()) for item in request.session.items):
         # Nearly every test reads the three stacks as they are: each process starts with its share of them,
         # instead of all starting with the same one and waiting for whichever began it first.
@@ -70,16 +83,20 @@ def _share_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     _shared_dir = None
 
 
-def _shared_reference(repo_root: Path, directory: Path, stack: str) -> tuple[dict, set[str]]:
-    """A referenced stack's outputs, rendered by the first process of the session that needs them."""
+def _shared_reference(
+    repo_root: Path, directory: Path, stack: str, render: Callable[[], tuple[dict, set[str]]] | None = None
+) -> tuple[dict, set[str]]:
+    """A referenced stack's outputs, rendered by the first process of the session that needs them
+    (``render``, or in a process of its own)."""
+    render = render or (lambda: references.render_in_subprocess(repo_root, directory, stack))
     if _shared_dir is None:
-        return references.render_in_subprocess(repo_root, directory, stack)
+        return render()
     key = hashlib.sha256(json.dumps([str(repo_root), str(directory), stack]).encode()).hexdigest()[:32]
     done = _shared_dir / f"reference-{key}.json"
     with open(_shared_dir / f"reference-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            outputs, secret = references.render_in_subprocess(repo_root, directory, stack)
+            outputs, secret = render()
             partial = done.with_suffix(f".{os.getpid()}.tmp")
             partial.write_text(json.dumps({"outputs": outputs, "secret": sorted(secret)}))
             partial.replace(done)
