@@ -26,8 +26,16 @@ platform = config.load()
 cfg = platform.config
 azure = context.current(cfg.deployer)
 zones = cfg.cluster.availability_zones
+# The zone is the bootstrap's (docs/dns.md): read from its stack and checked first. Every Azure resource's
+# group name waits for that check, so a bootstrap stack that does not match stops the program with one
+# ConfigError before any of them is registered (a check that only the records waited for would come after
+# the cluster and the vault had been declared).
+bootstrap = pulumi.StackReference("bootstrap", stack_name=cfg.dns.bootstrap_stack)
+zone = bootstrap.outputs.apply(
+    lambda outputs: zone_from_bootstrap(outputs, reference=cfg.dns.bootstrap_stack, zone_name=cfg.dns.zone_name)
+)
 placement = context.Placement(
-    resource_group_name=cfg.resource_group,
+    resource_group_name=zone.apply(lambda _: cfg.resource_group),
     location=cfg.location,
     tags=context.tags(cfg.environment, cfg.tags),
     subscription_id=azure.subscription_id,
@@ -81,16 +89,12 @@ vault = SecretVault(
         existing_id=cfg.adopt.key_vault,
     ),
 )
-# The zone is the bootstrap's (docs/dns.md): read from its stack, checked, then only this stack's records.
-bootstrap = pulumi.StackReference("bootstrap", stack_name=cfg.dns.bootstrap_stack)
 records = DnsRecords(
     "dns",
     DnsRecordsArgs(
         placement,
         dns=cfg.dns,
-        zone=bootstrap.outputs.apply(
-            lambda outputs: zone_from_bootstrap(outputs, reference=cfg.dns.bootstrap_stack, zone_name=cfg.dns.zone_name)
-        ),
+        zone=zone,
         gateway_ip=gateway_ip.ip_address,
         challenge_hosts=tuple(host for hosts in certificate_hosts(cfg.domains).values() for host in hosts),
     ),

@@ -11,7 +11,7 @@ from components.azure import dns as dns_records
 from components.config import ConfigError
 from components.k8s.cert_manager import certificate_hosts
 from tests.conftest import PROJECT_DIR, STACKS, cached_run
-from tools.plan import engine, mocks, stackconfig
+from tools.plan import engine, mocks, references, stackconfig
 
 SUB = mocks.SUBSCRIPTION_ID
 DNS_RG = "broxiva-dns-rg"
@@ -199,3 +199,23 @@ def test_the_stack_reads_the_bootstrap_stack_it_is_configured_with(plan, stack):
     assert solver["resourceGroupName"] == DNS_RG
     assert solver["hostedZoneName"] == "broxiva.com"
     assert solver["subscriptionID"] == SUB
+
+
+def test_a_bootstrap_that_does_not_match_stops_before_any_azure_resource(monkeypatch, bootstrap_outputs):
+    """A bootstrap stack exporting another zone is one config error, and no Azure resource has been
+    registered: every group name waits for the check (__main__.py)."""
+    registered: list[str] = []
+    original = mocks.RecordingMonitor.RegisterResource
+
+    def spy(self, request):
+        registered.append(request.type)
+        return original(self, request)
+
+    other = {**bootstrap_outputs, "zoneName": "example.com"}
+    monkeypatch.setattr(references, "_CACHE", {})
+    monkeypatch.setattr(references, "RENDERER", lambda *_: (other, set()))
+    monkeypatch.setattr(mocks.RecordingMonitor, "RegisterResource", spy)
+    with pytest.raises(engine.ProgramConfigError, match=r"dns\.zoneName = 'broxiva\.com': must be the zone"):
+        engine.run(PROJECT_DIR, stackconfig.load(PROJECT_DIR, "dev"), repo_root=PROJECT_DIR)
+    assert "broxiva:azure:Environment" in registered  # the components are declared, their resources wait
+    assert not [t for t in registered if t.startswith("azure-native:")]
