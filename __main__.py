@@ -9,7 +9,7 @@ from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
 from components.azure import context
 from components.azure.cluster import AksCluster, AksClusterArgs
-from components.azure.dns import DnsRecords, DnsRecordsArgs, zone_from_bootstrap
+from components.azure.dns import DnsRecords, DnsRecordsArgs, ci_principal_ids, zone_from_bootstrap
 from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
@@ -24,8 +24,6 @@ from components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs
 # Bad configuration stops here, before any resource is declared.
 platform = config.load()
 cfg = platform.config
-azure = context.current(cfg.deployer)
-zones = cfg.cluster.availability_zones
 # The zone is the bootstrap's (docs/dns.md): read from its stack and checked first. Every Azure resource's
 # group name waits for that check, so a bootstrap stack that does not match stops the program with one
 # ConfigError before any of them is registered (a check that only the records waited for would come after
@@ -34,6 +32,8 @@ bootstrap = pulumi.StackReference("bootstrap", stack_name=cfg.dns.bootstrap_stac
 zone = bootstrap.outputs.apply(
     lambda outputs: zone_from_bootstrap(outputs, reference=cfg.dns.bootstrap_stack, zone_name=cfg.dns.zone_name)
 )
+azure = context.current(cfg.deployer, bootstrap.outputs.apply(ci_principal_ids))
+zones = cfg.cluster.availability_zones
 placement = context.Placement(
     resource_group_name=zone.apply(lambda _: cfg.resource_group),
     location=cfg.location,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.azure.context import Placement, Principal, resource_group_of
+from components.azure.context import Placement, Principal, deployer_principal_type, resource_group_of
 from components.k8s import charts
 from components.options import removable
 
@@ -101,3 +101,17 @@ def test_resource_group_of(resource_id, group):
 def test_resource_group_of_refuses_ids_outside_a_group(resource_id):
     with pytest.raises(ValueError, match="not a resource ID inside a resource group"):
         resource_group_of(resource_id)
+
+
+@pytest.mark.parametrize(
+    ("configured", "object_id", "ci", "expected"),
+    [
+        (None, "person", ["ci-dev", "ci-prod"], "User"),
+        (None, "ci-prod", ["ci-dev", "ci-prod"], "ServicePrincipal"),
+        (None, "ci-prod", [], "User"),
+        ("Group", "ci-prod", ["ci-prod"], "Group"),
+        ("ServicePrincipal", "someone", [], "ServicePrincipal"),
+    ],
+)
+def test_deployer_principal_type(configured, object_id, ci, expected):
+    assert deployer_principal_type(configured, object_id, ci) == expected

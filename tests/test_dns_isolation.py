@@ -219,3 +219,14 @@ def test_a_bootstrap_that_does_not_match_stops_before_any_azure_resource(monkeyp
         engine.run(PROJECT_DIR, stackconfig.load(PROJECT_DIR, "dev"), repo_root=PROJECT_DIR)
     assert "broxiva:azure:Environment" in registered  # the components are declared, their resources wait
     assert not [t for t in registered if t.startswith("azure-native:")]
+
+
+def test_a_ci_identity_deployer_is_typed_service_principal(monkeypatch, bootstrap_outputs):
+    """When the one running pulumi is a CI identity of the bootstrap, its assignments say ServicePrincipal;
+    the SDK would otherwise send User and Azure would refuse them (UnmatchedPrincipalType)."""
+    ci = {**bootstrap_outputs["ciIdentities"], "dev": {"clientId": "c", "principalId": mocks.DEPLOYER_OBJECT_ID}}
+    monkeypatch.setattr(references, "_CACHE", {})
+    monkeypatch.setattr(references, "RENDERER", lambda *_: ({**bootstrap_outputs, "ciIdentities": ci}, set()))
+    result = engine.run(PROJECT_DIR, stackconfig.load(PROJECT_DIR, "dev"), repo_root=PROJECT_DIR)
+    mine = [r["inputs"] for r in result.by_type(ROLE) if r["inputs"]["principalId"] == mocks.DEPLOYER_OBJECT_ID]
+    assert len(mine) == 2 and {i["principalType"] for i in mine} == {"ServicePrincipal"}

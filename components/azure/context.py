@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class Principal:
 
     object_id: pulumi.Input[str]
     """Object ID."""
-    principal_type: str | None
+    principal_type: pulumi.Input[str] | None
     """User, Group or ServicePrincipal: it must match the principal or Azure refuses the assignment
     (UnmatchedPrincipalType). None sends azure-native's default, User."""
 
@@ -82,14 +82,27 @@ class AzureContext:
     """The principal granted the program's own access (deployer.objectId, or whoever runs Pulumi)."""
 
 
-def current(deployer: DeployerConfig) -> AzureContext:
+def deployer_principal_type(configured: str | None, object_id: str, ci_principal_ids: Sequence[str]) -> str:
+    """The deployer's principalType: as configured; else a service principal when it is one of the
+    bootstrap's CI identities (the deploy jobs), else a person. azure-native cannot leave the property out
+    (its SDK sends User when it is None), and Azure refuses a type that does not match the principal."""
+    if configured is not None:
+        return configured
+    return "ServicePrincipal" if object_id in ci_principal_ids else "User"
+
+
+def current(deployer: DeployerConfig, ci_principal_ids: pulumi.Input[Sequence[str]]) -> AzureContext:
+    """``ci_principal_ids``: the principal IDs of the bootstrap's CI identities."""
     client = authorization.get_client_config_output()
+    object_id = pulumi.Output.from_input(deployer.object_id) if deployer.object_id else client.object_id
     return AzureContext(
         subscription_id=client.subscription_id,
         tenant_id=client.tenant_id,
         deployer=Principal(
-            object_id=pulumi.Output.from_input(deployer.object_id) if deployer.object_id else client.object_id,
-            principal_type=deployer.principal_type,
+            object_id=object_id,
+            principal_type=pulumi.Output.all(object_id, ci_principal_ids).apply(
+                lambda found: deployer_principal_type(deployer.principal_type, found[0], found[1])
+            ),
         ),
     )
 

@@ -90,6 +90,14 @@ def zone_from_bootstrap(outputs: Mapping[str, Any] | None, *, reference: str, zo
     return ZoneRef(outputs["zoneId"], zone_name, outputs["zoneResourceGroup"], found.subscription)
 
 
+def ci_principal_ids(outputs: Mapping[str, Any] | None) -> list[str]:
+    """The principal IDs of the bootstrap's CI identities (``ciIdentities``: name -> clientId, principalId)."""
+    identities = (outputs or {}).get("ciIdentities")
+    if not isinstance(identities, Mapping):
+        return []
+    return sorted(str(i["principalId"]) for i in identities.values() if isinstance(i, Mapping) and i.get("principalId"))
+
+
 def challenge_record_name(host: str, zone: str) -> str:
     """The relative name of the TXT record set a DNS-01 challenge for ``host`` is answered in (a wildcard's is its
     base name's: RFC 8555 section 8.4, and cert-manager's ``_acme-challenge.<domain>`` without ``*.``)."""

@@ -348,10 +348,10 @@ class DeployerConfig(Model):
     """Principal granted cluster admin and Key Vault Secrets Officer; unset means whoever runs pulumi.
     Pin it to the CI service principal (or a group) so assignments do not churn between people and CI."""
     principal_type: Literal["ServicePrincipal", "User", "Group"] | None = None
-    """Type of the deployer (whoever runs pulumi when objectId is unset). Azure rejects a role assignment
-    whose type does not match the principal (UnmatchedPrincipalType). Unset, azure-native sends its API
-    default, User (``authorization/role_assignment.py``), which fits a person running pulumi; stacks that CI
-    deploys set ServicePrincipal (with objectId pinned to the CI identity)."""
+    """Type of the deployer. Azure rejects a role assignment whose type does not match the principal
+    (UnmatchedPrincipalType). Unset: ServicePrincipal when the deployer is one of the bootstrap's CI
+    identities (``ciIdentities``), otherwise User (a person running pulumi). Set it for anything else
+    (a group, another service principal)."""
 
 
 class NamespaceRbac(Model):
