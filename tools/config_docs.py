@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from components import config
+from components.config import loading
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
@@ -44,7 +45,7 @@ def _models(model: type[BaseModel], prefix: str, seen: list[tuple[str, type[Base
     seen.append((prefix, model))
     for name, field in model.model_fields.items():
         key = field.alias or name
-        nested = _nested_model(field.annotation)
+        nested = loading.model_of(field.annotation)
         if nested is not None:
             child = f"{prefix}.{key}" if prefix else key
             if typing.get_origin(field.annotation) in (collections.abc.Mapping, dict):
@@ -52,16 +53,6 @@ def _models(model: type[BaseModel], prefix: str, seen: list[tuple[str, type[Base
             elif typing.get_origin(field.annotation) is tuple:
                 child += "[]"
             _models(nested, child, seen)
-
-
-def _nested_model(annotation: typing.Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _nested_model(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def render() -> str:

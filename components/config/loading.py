@@ -155,7 +155,7 @@ def _allowed_keys(loc: list[str], root: type[BaseModel]) -> list[str]:
                 # A mapping of named entries (apps.<name>): the entry model follows.
                 continue
             return []
-        model = _model_of(field.annotation)
+        model = model_of(field.annotation)
         if model is None:
             return []
     if isinstance(model, type) and issubclass(model, BaseModel):
@@ -163,11 +163,12 @@ def _allowed_keys(loc: list[str], root: type[BaseModel]) -> list[str]:
     return []
 
 
-def _model_of(annotation: Any) -> Any:
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or inside Optional/Mapping/tuple: None for plain values."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in typing.get_args(annotation):
-        found = _model_of(arg)
+        found = model_of(arg)
         if found is not None:
             return found
     return None
