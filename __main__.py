@@ -1,5 +1,7 @@
 """The Broxiva platform: configuration in, components wired together, outputs out."""
 
+from pathlib import Path
+
 import pulumi
 
 from components import config, names
@@ -7,22 +9,28 @@ from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, R
 from components.apps.routes import RoutedApp, Routes, RoutesArgs
 from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
-from components.azure import context
+from components.azure import context, private_link
 from components.azure.cluster import AksCluster, AksClusterArgs
 from components.azure.dns import DnsRecords, DnsRecordsArgs, ci_principal_ids, zone_from_bootstrap
+from components.azure.backups import BackupStore, BackupStoreArgs
 from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
+from components.azure.generated_secrets import GeneratedSecrets, GeneratedSecretsArgs
+from components.azure.network import Network, NetworkArgs
+from components.azure.postgres import PostgresServer, PostgresServerArgs
+from components.azure.redis import ManagedRedis, ManagedRedisArgs
 from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
 from components.azure.vault import SecretVault, SecretVaultArgs
 from components.azure.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.config import secrets
-from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, app_settings
+from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, DataService, app_settings
 from components.k8s.cert_manager import CertManager, CertManagerArgs, certificate_hosts
 from components.k8s.edge import Edge, EdgeArgs
 from components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
 
-# Bad configuration stops here, before any resource is declared.
-platform = config.load()
+# Bad configuration stops here, before any resource is declared (the other stacks' files are read for their
+# address spaces).
+platform = config.load(project_dir=Path(__file__).parent)
 cfg = platform.config
 # The zone is the bootstrap's (docs/dns.md): read from its stack and checked first. Every Azure resource's
 # group name waits for that check, so a bootstrap stack that does not match stops the program with one
@@ -51,6 +59,18 @@ env = AzureEnvironment(
 )
 site = placement.in_group(env.resource_group_name)
 gateway_ip = GatewayAddress("gateway", GatewayAddressArgs(site, ip_name=f"{cfg.cluster.name}-gateway-ip", zones=zones))
+private_groups = ["vault", "redisEnterprise", "blob"] + (["registry"] if cfg.registry.acr_name else [])
+postgres_zone = private_link.postgres_zone(cfg.postgres.server_name)
+net = Network(
+    "network",
+    NetworkArgs(
+        site,
+        network=cfg.network,
+        gateway_ip=gateway_ip.ip_address,
+        private_zones=(*(private_link.PRIVATE_ZONES[g] for g in private_groups), postgres_zone),
+    ),
+)
+endpoint = private_link.Endpoint(subnet_id=net.endpoint_subnet_id, zone_ids=net.zone_ids)
 cluster = AksCluster(
     "cluster",
     AksClusterArgs(
@@ -58,6 +78,7 @@ cluster = AksCluster(
         cluster=cfg.cluster,
         workspace_id=env.workspace_id,
         gateway_ip_id=gateway_ip.ip_id,
+        node_subnet_id=net.node_subnet_id,
         tenant_id=azure.tenant_id,
         deployer=azure.deployer,
         existing_id=cfg.adopt.cluster,
@@ -70,10 +91,44 @@ if cfg.registry.acr_name:
             site,
             registry_name=cfg.registry.acr_name,
             zone_redundant=len(zones) > 1,
+            public_network_access=cfg.registry.public_network_access,
+            endpoint=endpoint,
             kubelet_object_id=cluster.kubelet_object_id,
             existing_id=cfg.adopt.registry,
         ),
     )
+held_secrets = secrets.stack_secrets(cfg, platform.provided_secrets)
+generated = GeneratedSecrets(
+    "secrets",
+    GeneratedSecretsArgs(
+        held_secrets,
+        rotation=cfg.secrets.rotation,
+        # First made under the vault component (also named "secrets"); the alias keeps every value.
+        moved_from=pulumi.create_urn("secrets", "broxiva:azure:SecretVault"),
+    ),
+)
+database = PostgresServer(
+    "postgres",
+    PostgresServerArgs(
+        site,
+        postgres=cfg.postgres,
+        subnet_id=net.postgres_subnet_id,
+        private_zone_id=net.zone_ids[postgres_zone],
+        admin_password=generated.values["postgres-password"],
+        tenant_id=azure.tenant_id,
+    ),
+)
+cache = ManagedRedis("redis", ManagedRedisArgs(site, redis=cfg.redis, endpoint=endpoint))
+BackupStore(
+    "backups",
+    BackupStoreArgs(
+        site,
+        backups=cfg.backups,
+        zone_redundant=len(zones) > 1,
+        geo_redundant=cfg.postgres.geo_redundant_backup,
+        endpoint=endpoint,
+    ),
+)
 vault = SecretVault(
     "secrets",
     SecretVaultArgs(
@@ -81,11 +136,16 @@ vault = SecretVault(
         key_vault=cfg.key_vault,
         tenant_id=azure.tenant_id,
         deployer=azure.deployer,
-        secrets=secrets.stack_secrets(cfg, platform.provided_secrets),
-        rotation=cfg.secrets.rotation,
-        postgres=cfg.secrets.postgres,
-        redis=cfg.secrets.redis,
-        provided=platform.provided_secrets,
+        secrets=held_secrets,
+        values={
+            **generated.values,
+            "postgres-url": database.url,
+            "redis-password": cache.access_key,
+            "redis-url": cache.url,
+            **platform.provided_secrets,
+        },
+        expires=secrets.expiries(held_secrets, cfg.secrets),
+        endpoint=endpoint,
         existing_id=cfg.adopt.key_vault,
     ),
 )
@@ -144,8 +204,11 @@ app_ns = AppNamespace(
         environment=cfg.environment,
         apps=cfg.apps,
         rbac=cfg.rbac,
-        settings=app_settings(cfg),
-        data_ports=(cfg.secrets.postgres.port, cfg.secrets.redis.port),
+        settings=app_settings(cfg, redis_host=cache.host, redis_port=cache.port),
+        data_services=(
+            DataService("postgres", cfg.network.subnets.postgres, cfg.postgres.port),
+            DataService("redis", cfg.network.subnets.private_endpoints, cfg.redis.port),
+        ),
     ),
     opts=in_cluster,
 )
@@ -257,6 +320,8 @@ pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("gatewayIp", gateway_ip.ip_address)
 pulumi.export("keyVaultUri", vault.vault_uri)
+pulumi.export("postgresHost", database.host)
+pulumi.export("redisHost", cache.host)
 pulumi.export(
     "urls",
     {

@@ -32,6 +32,8 @@ class AksClusterArgs:
     """Log Analytics workspace that Container Insights sends to."""
     gateway_ip_id: pulumi.Input[str]
     """Static public IP the Gateway's load balancer uses; the control plane identity may use its group."""
+    node_subnet_id: pulumi.Input[str]
+    """The VNet subnet the nodes (and a private API server endpoint) get their addresses from."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the cluster's Azure RBAC."""
     deployer: Principal
@@ -40,7 +42,8 @@ class AksClusterArgs:
     """Resource ID of the cluster if it already exists (adopt.cluster): imported, not created."""
 
 
-def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...]) -> dict:
+def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...], subnet_id: pulumi.Input[str]) -> dict:
+    disk_type, disk_size = pool.os_disk
     return {
         "vm_size": pool.vm_size,
         "count": pool.min_count,
@@ -48,8 +51,12 @@ def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...
         "min_count": pool.min_count,
         "max_count": pool.max_count,
         "max_pods": pool.max_pods,
-        "os_disk_size_gb": pool.os_disk_size_gb,
-        "os_disk_type": "Managed",
+        "os_disk_size_gb": disk_size,
+        "os_disk_type": disk_type,
+        # Temp disks and caches are encrypted too, not just the managed disks (needs the subscription feature
+        # Microsoft.Compute/EncryptionAtHost, README "Deploying for real").
+        "enable_encryption_at_host": True,
+        "vnet_subnet_id": subnet_id,
         "os_type": "Linux",
         "os_sku": "AzureLinux",
         "type": "VirtualMachineScaleSets",
@@ -59,6 +66,21 @@ def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...
         "node_labels": {POOL_LABEL: name},
         "upgrade_settings": aks.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
     }
+
+
+def api_server_access(cfg: ClusterConfig) -> aks.ManagedClusterAPIServerAccessProfileArgs | None:
+    """The API server's reach (docs/network.md): public answers any address (Entra ID sign-in only),
+    authorizedRanges only the listed ranges, private only a private endpoint in the node subnet, resolved
+    through an AKS-managed private zone."""
+    if cfg.api_server_access == "authorizedRanges":
+        return aks.ManagedClusterAPIServerAccessProfileArgs(
+            authorized_ip_ranges=list(cfg.api_server_authorized_ip_ranges)
+        )
+    if cfg.api_server_access == "private":
+        return aks.ManagedClusterAPIServerAccessProfileArgs(
+            enable_private_cluster=True, private_dns_zone="system", enable_private_cluster_public_fqdn=False
+        )
+    return None
 
 
 def _maintenance_window(cfg: ClusterConfig) -> aks.MaintenanceWindowArgs:
@@ -114,7 +136,23 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        system = _pool_profile(cfg.system_pool, name=SYSTEM_POOL, mode="System", zones=cfg.availability_zones)
+        # Bring-your-own subnet: the control plane identity joins nodes and load balancers to it
+        # (AKS "Use your own VNet": Network Contributor on the subnet, or the create fails).
+        subnet_access = roles.assign(
+            f"{name}-node-subnet-network-contributor",
+            scope=args.node_subnet_id,
+            role="Network Contributor",
+            principal=Principal.of_identity(identity.principal_id),
+            subscription_id=where.subscription_id,
+            opts=child,
+        )
+        system = _pool_profile(
+            cfg.system_pool,
+            name=SYSTEM_POOL,
+            mode="System",
+            zones=cfg.availability_zones,
+            subnet_id=args.node_subnet_id,
+        )
         managed = aks.ManagedCluster(
             f"{name}-aks",
             resource_name_=cfg.name,
@@ -138,7 +176,9 @@ class AksCluster(pulumi.ComponentResource):
             oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=aks.ManagedClusterSecurityProfileArgs(
                 workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
-                image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
+                image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=cfg.image_cleaner, interval_hours=168
+                ),
             ),
             network_profile=aks.ContainerServiceNetworkProfileArgs(
                 network_plugin="azure",
@@ -156,19 +196,16 @@ class AksCluster(pulumi.ComponentResource):
                     enabled=True,
                     config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"},
                 ),
+                "azurepolicy": aks.ManagedClusterAddonProfileArgs(enabled=cfg.azure_policy),
             },
             auto_upgrade_profile=aks.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
             ),
-            api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(
-                authorized_ip_ranges=list(cfg.api_server_authorized_ip_ranges)
-            )
-            if cfg.api_server_authorized_ip_ranges
-            else None,
+            api_server_access_profile=api_server_access(cfg),
             tags=where.tags,
             opts=where.kept(
                 self,
-                depends_on=[ip_access],
+                depends_on=[ip_access, subnet_access],
                 import_=args.existing_id,
                 # The cluster autoscaler owns the node count; a PUT with the initial count would fight it.
                 # https://github.com/pulumi/pulumi-azure-native/issues/4264 (pool changes go per pool).
@@ -182,7 +219,13 @@ class AksCluster(pulumi.ComponentResource):
             agent_pool_name=WORKLOAD_POOL,
             resource_group_name=where.resource_group_name,
             resource_name_=managed.name,
-            **_pool_profile(workload, name=WORKLOAD_POOL, mode="User", zones=cfg.availability_zones),
+            **_pool_profile(
+                workload,
+                name=WORKLOAD_POOL,
+                mode="User",
+                zones=cfg.availability_zones,
+                subnet_id=args.node_subnet_id,
+            ),
             tags=where.tags,
             # Children inherit protect from their parent; only the cluster itself is protected.
             opts=removable(managed, ignore_changes=["count"]),

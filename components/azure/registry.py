@@ -10,6 +10,7 @@ from pulumi_azure_native import containerregistry
 from ..options import removable
 from . import roles
 from .context import Placement, Principal
+from .private_link import Endpoint, private_endpoint
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,11 @@ class ContainerRegistryArgs:
     registry_name: str
     """Physical ACR name (broxivaprodacr)."""
     zone_redundant: bool
-    """Zone-redundant registry (Premium SKU)."""
+    """Zone-redundant registry."""
+    public_network_access: str
+    """Enabled, or Disabled: reachable only through the private endpoint (registry.publicNetworkAccess)."""
+    endpoint: Endpoint
+    """The private-endpoint subnet and the privatelink.azurecr.io zone."""
     kubelet_object_id: pulumi.Input[str]
     """The cluster's kubelet identity, granted AcrPull."""
     existing_id: str | None
@@ -27,7 +32,8 @@ class ContainerRegistryArgs:
 
 
 class ContainerRegistry(pulumi.ComponentResource):
-    """An ACR with no admin user and no anonymous pull; the kubelet pulls with AcrPull."""
+    """An ACR with no admin user and no anonymous pull, reached through its private endpoint; the kubelet pulls
+    with AcrPull."""
 
     login_server: pulumi.Output[str]
     registry_id: pulumi.Output[str]
@@ -38,9 +44,12 @@ class ContainerRegistry(pulumi.ComponentResource):
         registry = containerregistry.Registry(
             f"{name}-acr",
             registry_name=args.registry_name,
-            sku=containerregistry.SkuArgs(name="Premium" if args.zone_redundant else "Standard"),
+            # Private endpoints (and zone redundancy) need Premium.
+            sku=containerregistry.SkuArgs(name="Premium"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
+            public_network_access=args.public_network_access,
+            network_rule_bypass_options="AzureServices",
             zone_redundancy="Enabled" if args.zone_redundant else "Disabled",
             **where.located(),
             opts=where.kept(self, import_=args.existing_id),
@@ -51,6 +60,15 @@ class ContainerRegistry(pulumi.ComponentResource):
             role="AcrPull",
             principal=Principal.of_identity(args.kubelet_object_id),
             subscription_id=where.subscription_id,
+            opts=removable(registry),
+        )
+        private_endpoint(
+            f"{name}-endpoint",
+            where=where,
+            endpoint=args.endpoint,
+            target_id=registry.id,
+            target_name=registry.name,
+            group_id="registry",
             opts=removable(registry),
         )
         self.login_server = registry.login_server

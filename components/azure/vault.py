@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import pulumi
-import pulumi_random as random
 from pulumi_azure_native import keyvault
 
-from ..config import KeyVaultConfig, PostgresConfig, RedisConfig
+from ..config import KeyVaultConfig
 from ..config import secrets as catalog
 from ..options import removable
 from . import roles
 from .context import Placement, Principal
+from .private_link import Endpoint, private_endpoint
 
 
 @dataclass(frozen=True)
@@ -22,32 +21,21 @@ class SecretVaultArgs:
     placement: Placement
     """Group, region, tags, subscription; protect applies to the vault (its secrets stay removable)."""
     key_vault: KeyVaultConfig
-    """Vault name, purge protection, firewall."""
+    """Vault name, purge protection, network access."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the vault."""
     deployer: Principal
     """Principal running pulumi, made Key Vault Secrets Officer."""
     secrets: tuple[catalog.StackSecret, ...]
     """Every secret the vault holds (``config.secrets.stack_secrets``)."""
-    rotation: str
-    """Rotation generation: a new value regenerates every generated secret."""
-    postgres: PostgresConfig
-    """Where postgres-url points."""
-    redis: RedisConfig
-    """Where redis-url points."""
-    provided: Mapping[str, pulumi.Output[str]]
-    """Operator-provided secrets by Key Vault name (secret Outputs)."""
+    values: Mapping[str, pulumi.Input[str]]
+    """Secret Outputs by Key Vault name: generated, read from the data services, provided. One per held secret."""
+    expires: Mapping[str, int]
+    """Key Vault ``exp`` (seconds since the epoch) by secret name, for the secrets that expire (generated ones)."""
+    endpoint: Endpoint
+    """The private-endpoint subnet and the privatelink.vaultcore.azure.net zone."""
     existing_id: str | None
     """Resource ID of the vault if it already exists (adopt.keyVault): imported, not created."""
-
-
-def postgres_url(pg: PostgresConfig, password: str) -> str:
-    return f"postgresql://{pg.user}:{quote(password, safe='')}@{pg.host}:{pg.port}/{pg.database}?sslmode={pg.sslmode}"
-
-
-def redis_url(redis: RedisConfig, password: str) -> str:
-    scheme = "rediss" if redis.tls else "redis"
-    return f"{scheme}://:{quote(password, safe='')}@{redis.host}:{redis.port}"
 
 
 def _vault_properties(kv: KeyVaultConfig, tenant_id: pulumi.Input[str]) -> keyvault.VaultPropertiesArgs:
@@ -59,7 +47,7 @@ def _vault_properties(kv: KeyVaultConfig, tenant_id: pulumi.Input[str]) -> keyva
         soft_delete_retention_in_days=kv.soft_delete_retention_days,
         # Azure refuses enablePurgeProtection=false; leaving it out is how it stays off.
         enable_purge_protection=True if kv.purge_protection else None,
-        public_network_access="Enabled",
+        public_network_access=kv.public_network_access,
         network_acls=keyvault.NetworkRuleSetArgs(
             bypass="AzureServices",
             default_action=kv.network_default_action,
@@ -69,7 +57,10 @@ def _vault_properties(kv: KeyVaultConfig, tenant_id: pulumi.Input[str]) -> keyva
 
 
 class SecretVault(pulumi.ComponentResource):
-    """Key Vault with RBAC authorization holding generated, composed and provided secrets."""
+    """Key Vault with RBAC authorization, reachable privately, holding generated, service and provided secrets.
+
+    Secrets are written through Azure Resource Manager (``Microsoft.KeyVault/vaults/secrets``), the control
+    plane, which the vault's network rules do not apply to (docs/network.md)."""
 
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
@@ -80,6 +71,9 @@ class SecretVault(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecretVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:SecretVault", name, None, opts)
         where = args.placement
+        missing = sorted(held.name for held in args.secrets if held.name not in args.values)
+        if missing:
+            raise ValueError(f"no value for the vault's secrets {missing}")
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.key_vault.name,
@@ -92,30 +86,15 @@ class SecretVault(pulumi.ComponentResource):
         )
         secret_opts = removable(vault, depends_on=[officer])
 
-        values: dict[str, pulumi.Output[str]] = {}
-        for held in catalog.generated(args.secrets):
-            spec = held.spec
-            password = random.RandomPassword(
-                f"{name}-{held.name}",
-                length=spec.length,
-                special=spec.special,
-                override_special=catalog.URL_SAFE_SPECIAL if spec.special else None,
-                min_lower=4,
-                min_upper=4,
-                min_numeric=4,
-                # Changing secrets.rotation replaces every generated value: the reviewed 90-day rotation.
-                keepers={"rotation": args.rotation},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            values[held.name] = pulumi.Output.secret(password.result)
-        compose = {
-            "postgres-url": lambda p: postgres_url(args.postgres, p),
-            "redis-url": lambda p: redis_url(args.redis, p),
-        }
-        for held in catalog.composed(args.secrets):
-            source = values[held.spec.composed_from or ""]
-            values[held.name] = pulumi.Output.secret(source.apply(compose[held.name]))
-        values.update(args.provided)
+        private_endpoint(
+            f"{name}-endpoint",
+            where=where,
+            endpoint=args.endpoint,
+            target_id=vault.id,
+            target_name=vault.name,
+            group_id="vault",
+            opts=removable(vault),
+        )
 
         self.secret_names = [held.name for held in args.secrets]
         self.app_env = catalog.app_env(args.secrets)
@@ -125,7 +104,13 @@ class SecretVault(pulumi.ComponentResource):
                 secret_name=secret_name,
                 vault_name=vault.name,
                 resource_group_name=where.resource_group_name,
-                properties=keyvault.SecretPropertiesArgs(value=values[secret_name], content_type="text/plain"),
+                properties=keyvault.SecretPropertiesArgs(
+                    value=args.values[secret_name],
+                    content_type="text/plain",
+                    attributes=keyvault.SecretAttributesArgs(expires=args.expires[secret_name])
+                    if secret_name in args.expires
+                    else None,
+                ),
                 tags=where.tags,
                 opts=secret_opts,
             )

@@ -6,7 +6,7 @@ path, the bad value and what is allowed.
 
 - ``schema``: the models (one per object of the stack file), each field documented;
 - ``rules``: rules that span several keys;
-- ``secrets``: the one secret catalog (generated, composed and provided secrets);
+- ``secrets``: the one secret catalog (generated, service and provided secrets);
 - ``loading``: raw values from the engine to a :class:`Platform`, or one :class:`ConfigError`;
 - ``validation``: pure checks of single values, shared by the models.
 """
@@ -18,6 +18,7 @@ from .schema import (
     AddonsConfig,
     AppConfig,
     AppSettings,
+    BackupsConfig,
     ClusterConfig,
     ColorsConfig,
     DeployerConfig,
@@ -26,6 +27,7 @@ from .schema import (
     Features,
     KeyVaultConfig,
     NamespaceRbac,
+    NetworkConfig,
     NodePool,
     PostgresConfig,
     RedisConfig,
@@ -44,6 +46,7 @@ __all__ = [
     "AddonsConfig",
     "AppConfig",
     "AppSettings",
+    "BackupsConfig",
     "ClusterConfig",
     "ColorsConfig",
     "ConfigError",
@@ -53,6 +56,7 @@ __all__ = [
     "Features",
     "KeyVaultConfig",
     "NamespaceRbac",
+    "NetworkConfig",
     "NodePool",
     "Platform",
     "PostgresConfig",

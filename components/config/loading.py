@@ -7,13 +7,16 @@ import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..names import PROJECT
 from . import rules
+from . import validation as v
 from .errors import MISSING, ConfigError, FieldError
 from .schema import Model, StackConfig
 from .secrets import PROVIDED_BY_KEY, PROVIDED_SECRETS, vault_name
@@ -245,11 +248,45 @@ def _provided(cfg: StackConfig, raw: Any, is_secret: bool, stack: str | None, *,
     return ProvidedSecrets(out, tuple(missing))
 
 
-def load(stack: str | None = None) -> Platform:
-    """Read and validate this stack's configuration; the program's first step."""
+def other_address_spaces(project_dir: Path, stack: str) -> dict[str, str]:
+    """Stack name -> network.addressSpace of every other stack file of the project that declares one."""
+    spaces: dict[str, str] = {}
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        other = path.name[len("Pulumi.") : -len(".yaml")]
+        if other == stack:
+            continue
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # another stack's broken file is that stack's error, reported when it runs
+        network = ((document.get("config") or {}).get(f"{PROJECT}:network") or {}) if isinstance(document, dict) else {}
+        space = network.get("addressSpace") if isinstance(network, dict) else None
+        if isinstance(space, str) and v.cidr_problem(space) is None:
+            spaces[other] = space
+    return spaces
+
+
+def check_other_stacks(cfg: StackConfig, stack: str | None, others: Mapping[str, str]) -> None:
+    """The VNet must not overlap another environment's: peering, a VPN or a shared runner network needs every
+    environment's range to be distinct."""
+    for other, space in sorted(others.items()):
+        if v.overlapping({"this": cfg.network.address_space, other: space}):
+            raise ConfigError(
+                "network.addressSpace",
+                cfg.network.address_space,
+                f"must not overlap stack {other}'s network.addressSpace ({space})",
+                stack,
+            )
+
+
+def load(stack: str | None = None, project_dir: Path | None = None) -> Platform:
+    """Read and validate this stack's configuration; the program's first step. ``project_dir``: where the
+    other stacks' files are (their address spaces are checked against this one's)."""
     stack = stack or pulumi.get_stack()
     decoded = {k: _decode(k, val, stack) for k, val in _raw_config().items()}
     cfg = parse(decoded, stack)
+    if project_dir is not None:
+        check_other_stacks(cfg, stack, other_address_spaces(project_dir, stack))
     provided = _provided(
         cfg, decoded.get("providedSecrets"), _is_secret("providedSecrets"), stack, preview=pulumi.runtime.is_dry_run()
     )

@@ -44,6 +44,8 @@ def check(cfg: StackConfig) -> None:
             )
         if not cfg.cluster.system_pool.critical_addons_only:
             raise ConfigError("cluster.systemPool.criticalAddonsOnly", False, "must be true in production")
+    _check_network(cfg)
+    _check_hardening(cfg)
     for name, app in cfg.apps.items():
         if app.kind == "worker" and app.probes is not None:
             raise ConfigError(f"apps.{name}.probes", "set", "must be unset for a worker (no HTTP endpoint)")
@@ -85,6 +87,41 @@ def check(cfg: StackConfig) -> None:
             f"must be 0 while the idle color ({cfg.idle_color}) is not running",
         )
     _check_adoption(cfg)
+
+
+def _check_network(cfg: StackConfig) -> None:
+    """AKS overlay ranges live beside the VNet, never inside it (Azure CNI overlay: the pod and service CIDRs
+    must not overlap the cluster's VNet)."""
+    space = cfg.network.address_space
+    for key, cidr in (("podCidr", cfg.cluster.pod_cidr), ("serviceCidr", cfg.cluster.service_cidr)):
+        if v.overlapping({"vnet": space, key: cidr}):
+            raise ConfigError(f"cluster.{key}", cidr, f"must not overlap network.addressSpace ({space})")
+    pg = cfg.postgres
+    if pg.high_availability == "ZoneRedundant" and not cfg.cluster.availability_zones:
+        raise ConfigError(
+            "postgres.highAvailability",
+            pg.high_availability,
+            "must be Disabled or SameZone in an environment without availability zones (cluster.availabilityZones)",
+        )
+    for key, zone in (("zone", pg.zone), ("standbyZone", pg.standby_zone)):
+        if zone is not None and cfg.cluster.availability_zones and zone not in cfg.cluster.availability_zones:
+            raise ConfigError(
+                f"postgres.{key}", zone, f"must be one of cluster.availabilityZones {list(cfg.cluster.availability_zones)}"
+            )
+
+
+def _check_hardening(cfg: StackConfig) -> None:
+    if cfg.environment not in ("staging", "production"):
+        return
+    if cfg.key_vault.public_network_access != "Disabled":
+        raise ConfigError(
+            "keyVault.publicNetworkAccess",
+            cfg.key_vault.public_network_access,
+            f"must be Disabled in {cfg.environment} (the cluster reads it through its private endpoint)",
+        )
+    for key in ("azurePolicy", "imageCleaner"):
+        if not getattr(cfg.cluster, "azure_policy" if key == "azurePolicy" else "image_cleaner"):
+            raise ConfigError(f"cluster.{key}", False, f"must be true in {cfg.environment}")
 
 
 def _check_adoption(cfg: StackConfig) -> None:

@@ -79,15 +79,27 @@ class NodePool(Model):
     """Upper bound of the cluster autoscaler."""
     max_pods: Annotated[int, Strict(), Field(ge=10, le=250)] = 110
     """Pods per node (Azure CNI overlay allows up to 250)."""
-    os_disk_size_gb: Annotated[int, Strict(), Field(ge=30, le=2048)] = 128
-    """OS disk size of each node in GB."""
+    os_disk_type: Literal["Ephemeral", "Managed"] | None = None
+    """Ephemeral (on the VM's cache: faster, stateless, free) or Managed. Unset: Ephemeral where the VM size's
+    cache holds at least a 30 GB OS disk, else Managed. AKS cannot change it on a live pool (a new pool takes over)."""
+    os_disk_size_gb: Annotated[int, Strict(), Field(ge=30, le=2048)] | None = None
+    """OS disk size of each node in GB. Unset: the VM's cache size for an ephemeral disk, 128 for a managed one."""
     critical_addons_only: bool = False
     """Taint the pool CriticalAddonsOnly=true:NoSchedule (system pools in staging and prod)."""
 
     @model_validator(mode="after")
     def _bounds(self) -> NodePool:
         _at_most("minCount", self.min_count, "maxCount", self.max_count)
+        issue = v.os_disk_problem(self.vm_size, self.os_disk_type, self.os_disk_size_gb)
+        if issue:
+            key, value = ("osDiskSizeGb", self.os_disk_size_gb) if self.os_disk_size_gb else ("osDiskType", self.os_disk_type)
+            raise FieldError(key, value, f"must be {issue}")
         return self
+
+    @property
+    def os_disk(self) -> tuple[str, int]:
+        """The OS disk type and size the pool is created with."""
+        return v.os_disk(self.vm_size, self.os_disk_type, self.os_disk_size_gb)
 
 
 class MaintenanceWindow(Model):
@@ -114,8 +126,16 @@ class ClusterConfig(Model):
     """The system node pool."""
     workload_pool: NodePool
     """The user node pool that runs the apps."""
+    api_server_access: Literal["public", "authorizedRanges", "private"] = "public"
+    """How the API server is reached (docs/network.md says what each needs from CI runners): public (any address,
+    Entra ID sign-in only, no local accounts), authorizedRanges (only apiServerAuthorizedIpRanges), private
+    (a private endpoint in the node subnet; deploys run from inside the network)."""
     api_server_authorized_ip_ranges: tuple[Cidr, ...] = ()
-    """CIDR ranges allowed to reach the API server; empty means unrestricted."""
+    """CIDR ranges allowed to reach the API server; only with apiServerAccess authorizedRanges."""
+    azure_policy: bool = False
+    """The Azure Policy add-on (Gatekeeper with Azure's built-in Kubernetes policies); on in staging and prod."""
+    image_cleaner: bool = True
+    """Image Cleaner removes unused, vulnerable images from the nodes weekly; on in staging and prod."""
     admin_group_object_ids: tuple[Uuid, ...] = ()
     """Entra ID groups that are cluster admins."""
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi", "azd", "devicecode"] = "azurecli"
@@ -146,6 +166,60 @@ class ClusterConfig(Model):
             raise FieldError("systemPool.minCount", self.system_pool.min_count, "must be >= 1 (AKS system pools)")
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise FieldError("availabilityZones", list(self.availability_zones), "must not repeat a zone")
+        ranges = list(self.api_server_authorized_ip_ranges)
+        if self.api_server_access == "authorizedRanges" and not ranges:
+            raise FieldError(
+                "apiServerAuthorizedIpRanges", [], "must list at least one range with apiServerAccess authorizedRanges"
+            )
+        if self.api_server_access != "authorizedRanges" and ranges:
+            raise FieldError(
+                "apiServerAuthorizedIpRanges",
+                ranges,
+                f"must be empty with apiServerAccess {self.api_server_access} (set apiServerAccess: authorizedRanges)",
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- network
+
+
+class SubnetsConfig(Model):
+    nodes: Cidr
+    """AKS nodes (Azure CNI overlay: pods take their IPs from cluster.podCidr, not from here)."""
+    private_endpoints: Cidr
+    """Private endpoints of Key Vault, Redis, the backup storage and (prod) the registry."""
+    postgres: Cidr
+    """Delegated to Microsoft.DBforPostgreSQL/flexibleServers; holds the server (and its HA standby)."""
+
+
+class NetworkConfig(Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$")]
+    """VNet name (broxiva-<env>-vnet); its subnets' NSGs are named after it."""
+    address_space: Cidr
+    """The environment's VNet; must not overlap another stack's (a later peering or VPN needs distinct ranges)."""
+    subnets: SubnetsConfig
+    """Subnets, each inside addressSpace and apart from the others."""
+
+    @model_validator(mode="after")
+    def _layout(self) -> NetworkConfig:
+        space = ipaddress.ip_network(self.address_space)
+        subnets = {name: ipaddress.ip_network(getattr(self.subnets, name)) for name in v.SUBNET_MIN_PREFIX}
+        for name, net in subnets.items():
+            key = f"subnets.{to_camel(name)}"
+            if not net.subnet_of(space):  # type: ignore[arg-type]
+                raise FieldError(key, str(net), f"must be inside addressSpace ({space})")
+            smallest = v.SUBNET_MIN_PREFIX[name]
+            if net.prefixlen > smallest:
+                raise FieldError(key, str(net), f"must be a /{smallest} or larger")
+        names = list(subnets)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                if subnets[first].overlaps(subnets[second]):
+                    raise FieldError(
+                        f"subnets.{to_camel(second)}",
+                        str(subnets[second]),
+                        f"must not overlap subnets.{to_camel(first)} ({subnets[first]})",
+                    )
         return self
 
 
@@ -161,6 +235,9 @@ class RegistryConfig(Model):
     """Key Vault secret holding a registry pull token (a ghcr.io PAT); synced as an image pull secret."""
     pull_username: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,39}$")] = "broxiva-bot"
     """User name paired with the pull token in the dockerconfigjson."""
+    public_network_access: Literal["Enabled", "Disabled"] = "Disabled"
+    """ACR only: reachable from the internet, or only through its private endpoint (docs/network.md says how
+    images get in)."""
 
     @model_validator(mode="after")
     def _acr(self) -> RegistryConfig:
@@ -183,45 +260,145 @@ class KeyVaultConfig(Model):
     """Purge protection (irreversible once on); required in staging and prod."""
     soft_delete_retention_days: Annotated[int, Strict(), Field(ge=7, le=90)] = 90
     """Soft delete retention."""
-    network_default_action: Literal["Allow", "Deny"] = "Allow"
-    """Firewall default; Deny admits only allowedIpRanges and trusted Azure services."""
+    public_network_access: Literal["Enabled", "Disabled"] = "Disabled"
+    """Disabled: the data plane answers only through the private endpoint (off in staging and prod). pulumi up
+    still writes secrets: it does so through Azure Resource Manager, not the data plane (docs/network.md)."""
+    network_default_action: Literal["Allow", "Deny"] = "Deny"
+    """Firewall default while public access is Enabled; Deny admits only allowedIpRanges and trusted services."""
     allowed_ip_ranges: tuple[Cidr, ...] = ()
-    """Ranges admitted when networkDefaultAction is Deny (the deploying runner, operators)."""
+    """Ranges admitted to the data plane while public access is Enabled (operators reading dev secrets)."""
+
+    @model_validator(mode="after")
+    def _firewall(self) -> KeyVaultConfig:
+        if self.public_network_access == "Disabled" and self.allowed_ip_ranges:
+            raise FieldError(
+                "allowedIpRanges",
+                list(self.allowed_ip_ranges),
+                "must be empty with publicNetworkAccess Disabled (nothing public is admitted)",
+            )
+        return self
+
+
+class EntraAdmin(Model):
+    object_id: Uuid
+    """Object ID of the Entra ID group."""
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    """Its display name (the server's Entra administrator is named after it)."""
 
 
 class PostgresConfig(Model):
-    host: DnsName
-    """PostgreSQL server host name."""
-    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 5432
-    """PostgreSQL port."""
-    user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-    """Application database user."""
-    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-    """Application database name."""
+    """The environment's Azure Database for PostgreSQL flexible server, reachable only inside the VNet."""
+
+    server_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    """Server name (globally unique: <name>.postgres.database.azure.com)."""
+    version: Literal["13", "14", "15", "16", "17"]
+    """PostgreSQL major version (the seeds run 15). A major upgrade is an in-place server operation."""
+    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"]
+    """Compute tier: Burstable (dev), GeneralPurpose (staging, prod)."""
+    sku: Annotated[str, Field(pattern=r"^Standard_[A-Za-z0-9_]+$")]
+    """Compute size of the tier: Standard_B* (Burstable), Standard_D* (GeneralPurpose), Standard_E* (MemoryOptimized)."""
+    storage_gb: Literal[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767]
+    """Storage size in GiB (grows on its own when nearly full; never shrinks)."""
+    backup_retention_days: Annotated[int, Strict(), Field(ge=7, le=35)] = 7
+    """Point-in-time restore window (prod: 35)."""
+    geo_redundant_backup: bool = False
+    """Copy backups to the paired region (prod). Fixed when the server is created."""
+    high_availability: Literal["Disabled", "ZoneRedundant", "SameZone"] = "Disabled"
+    """A standby that takes over on failure (prod: ZoneRedundant, in standbyZone)."""
+    zone: Literal["1", "2", "3"] | None = None
+    """Availability zone of the primary."""
+    standby_zone: Literal["1", "2", "3"] | None = None
+    """Availability zone of the ZoneRedundant standby."""
+    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "broxiva"
+    """The application database."""
+    admin_user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "broxiva"
+    """Administrator login; its password is the generated postgres-password. Fixed when the server is created."""
+    entra_admin: EntraAdmin
+    """The Entra ID group that administers the server (the cluster admin group)."""
     sslmode: Literal["require", "verify-ca", "verify-full"] = "require"
-    """sslmode of the composed connection URL."""
+    """sslmode of postgres-url (the server refuses unencrypted connections in any case)."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> PostgresConfig:
+        family = {"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}[self.tier]
+        if not self.sku.startswith(family):
+            raise FieldError("sku", self.sku, f"must be a {family}* size for the {self.tier} tier")
+        if self.admin_user in v.POSTGRES_RESERVED_LOGINS:
+            raise FieldError("adminUser", self.admin_user, "must not be a name Azure reserves (azure_superuser, admin, ...)")
+        if self.high_availability != "Disabled" and self.tier == "Burstable":
+            raise FieldError("highAvailability", self.high_availability, "must be Disabled for the Burstable tier")
+        if self.high_availability == "ZoneRedundant":
+            if self.zone is None or self.standby_zone is None:
+                raise FieldError(
+                    "highAvailability", self.high_availability, "needs zone and standbyZone (zone-redundant HA)"
+                )
+            if self.zone == self.standby_zone:
+                raise FieldError("standbyZone", self.standby_zone, f"must differ from zone ({self.zone})")
+        elif self.standby_zone is not None:
+            raise FieldError("standbyZone", self.standby_zone, "must be unset unless highAvailability is ZoneRedundant")
+        return self
+
+    @property
+    def port(self) -> int:
+        """Flexible servers listen on 5432 only."""
+        return 5432
 
 
 class RedisConfig(Model):
-    host: DnsName
-    """Redis host name."""
-    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = 6379
-    """Redis port (REDIS_PORT, 6379 in the environment matrix)."""
-    tls: bool = True
-    """Compose a rediss:// URL."""
+    """The environment's Azure Managed Redis (Azure Cache for Redis is retiring: no new caches from October 2026)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")]
+    """Cache name (globally unique: <name>.<region>.redis.azure.net)."""
+    sku: Literal[
+        "Balanced_B0",
+        "Balanced_B1",
+        "Balanced_B3",
+        "Balanced_B5",
+        "Balanced_B10",
+        "Balanced_B20",
+        "Balanced_B50",
+        "Balanced_B100",
+        "Balanced_B150",
+        "Balanced_B250",
+        "Balanced_B350",
+        "Balanced_B500",
+        "Balanced_B700",
+        "Balanced_B1000",
+    ]
+    """Balanced size (memory and vCPUs; B0 is the smallest)."""
+    high_availability: bool = False
+    """Replicate each shard (prod); without it a node failure loses data."""
+    eviction_policy: Literal["NoEviction", "AllKeysLRU", "AllKeysLFU", "VolatileLRU", "VolatileLFU", "VolatileTTL"] = (
+        "NoEviction"
+    )
+    """What happens when memory is full. NoEviction: writes fail rather than silently losing queued jobs."""
+
+    @property
+    def port(self) -> int:
+        """Azure Managed Redis serves TLS on 10000 (no plain-text port)."""
+        return 10000
 
 
 class SecretsConfig(Model):
-    rotation: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-    """Rotation generation; changing it regenerates every generated secret (90-day rotation)."""
-    postgres: PostgresConfig
-    """Where postgres-url points."""
-    redis: RedisConfig
-    """Where redis-url points."""
+    rotation: Annotated[str, _check(v.rotation_stamp_problem)]
+    """Rotation stamp YYYY-MM or YYYY-MM-DD (a suffix like .2 for a second rotation that day); changing it
+    regenerates every generated secret (90-day rotation), the PostgreSQL password with it."""
+    expiry_days: Annotated[int, Strict(), Field(ge=30, le=730)] = 120
+    """Generated secrets expire this many days after the rotation stamp's date: a reminder that shows in Key
+    Vault (Key Vault and External Secrets still serve an expired secret)."""
     webhook_secret: bool = False
     """Generate the optional webhook-secret."""
     refresh_interval: Annotated[str, Field(pattern=r"^([1-9]\d*)(s|m|h)$")] = "1h"
     """How often External Secrets re-reads Key Vault (at most 1h)."""
+
+
+class BackupsConfig(Model):
+    storage_account: Annotated[str, Field(pattern=r"^[a-z0-9]{3,24}$")]
+    """Storage account holding the database-backups container (globally unique, private)."""
+    soft_delete_days: Annotated[int, Strict(), Field(ge=1, le=365)] = 30
+    """Deleted blobs, versions and containers are kept this long."""
+    immutability_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
+    """Backups cannot be changed or deleted for this many days (prod). Unset: no immutability."""
 
 
 class DnsRecord(Model):
@@ -514,12 +691,20 @@ class StackConfig(Model):
     """Extra tags on every Azure resource; costCenter and owner are required."""
     cluster: ClusterConfig
     """The AKS cluster."""
+    network: NetworkConfig
+    """The VNet and its subnets."""
     registry: RegistryConfig
     """Where images come from."""
+    postgres: PostgresConfig
+    """The PostgreSQL flexible server."""
+    redis: RedisConfig
+    """The Azure Managed Redis cache."""
+    backups: BackupsConfig
+    """Where database dumps are kept."""
     key_vault: KeyVaultConfig
     """The environment's Key Vault."""
     secrets: SecretsConfig
-    """Generated secrets and data service hosts."""
+    """Generated secrets: rotation and expiry."""
     dns: DnsConfig
     """The zone and this stack's records."""
     domains: DomainsConfig

@@ -3,7 +3,8 @@
 Three sources share one table:
 
 - ``generated``: a random value the program creates (rotated with ``secrets.rotation``);
-- ``composed``: built from a generated one (a connection URL around its password);
+- ``service``: read from a data service the program creates (the cache's access key, the connection URLs
+  built from the servers' real host names, ports and credentials);
 - ``provided``: set by an operator with ``pulumi config set --secret --path providedSecrets.<key>``.
 
 The vault creates exactly :func:`stack_secrets` and the ExternalSecret maps exactly the same names, so a
@@ -18,9 +19,10 @@ from typing import Literal
 
 from pydantic.alias_generators import to_camel
 
-from .schema import StackConfig
+from . import validation as v
+from .schema import SecretsConfig, StackConfig
 
-Source = Literal["generated", "composed", "provided"]
+Source = Literal["generated", "service", "provided"]
 
 URL_SAFE_SPECIAL = "-_.~"
 """The only punctuation in generated values, so composed URLs need no escaping rules."""
@@ -35,13 +37,11 @@ class SecretSpec:
     env: str | None
     """Environment variable the apps read it as; None for a secret the apps never see (registry token)."""
     source: Source
-    """generated, composed or provided."""
+    """generated, service or provided."""
     length: int = 0
     """Characters of a generated value."""
     special: bool = False
     """Include URL-safe punctuation in a generated value."""
-    composed_from: str | None = None
-    """The generated secret a composed one is built around."""
     key: str | None = None
     """Key of a provided secret under ``providedSecrets`` (camelCase)."""
     wanted: Callable[[StackConfig], bool] | None = None
@@ -65,11 +65,13 @@ CATALOG: tuple[SecretSpec, ...] = (
     _generated("encryption-key", "ENCRYPTION_KEY", 64),
     _generated("kyc-encryption-key", "KYC_ENCRYPTION_KEY", 64),
     _generated("postgres-password", "POSTGRES_PASSWORD", 32, special=True),
-    _generated("redis-password", "REDIS_PASSWORD", 32),
     _generated("internal-api-key", "INTERNAL_API_KEY", 48),
     _generated("webhook-secret", "WEBHOOK_SECRET", 48, wanted=lambda c: c.secrets.webhook_secret),
-    SecretSpec("postgres-url", "DATABASE_URL", "composed", composed_from="postgres-password"),
-    SecretSpec("redis-url", "REDIS_URL", "composed", composed_from="redis-password"),
+    # The one PostgreSQL password: the server's administrator password is this value (same up, same rotation).
+    SecretSpec("postgres-url", "DATABASE_URL", "service"),
+    # Azure generates the cache's keys; the vault holds the database's primary key as Azure reports it.
+    SecretSpec("redis-password", "REDIS_PASSWORD", "service"),
+    SecretSpec("redis-url", "REDIS_URL", "service"),
     _provided("stripe-secret-key", "STRIPE_SECRET_KEY", lambda c: c.features.payment_mode != "mock"),
     _provided("stripe-webhook-secret", "STRIPE_WEBHOOK_SECRET", lambda c: c.features.payment_mode != "mock"),
     _provided("sendgrid-api-key", "SENDGRID_API_KEY", lambda c: c.features.email_provider != "mailhog"),
@@ -137,8 +139,14 @@ def generated(secrets: Iterable[StackSecret]) -> list[StackSecret]:
     return [s for s in secrets if s.spec.source == "generated"]
 
 
-def composed(secrets: Iterable[StackSecret]) -> list[StackSecret]:
-    return [s for s in secrets if s.spec.source == "composed"]
+def expiries(secrets: Iterable[StackSecret], settings: SecretsConfig) -> dict[str, int]:
+    """Key Vault ``exp`` of every generated secret: ``expiryDays`` after the rotation stamp's date."""
+    expires = v.expiry_epoch(settings.rotation, settings.expiry_days)
+    return {s.name: expires for s in generated(secrets)}
+
+
+def from_services(secrets: Iterable[StackSecret]) -> list[StackSecret]:
+    return [s for s in secrets if s.spec.source == "service"]
 
 
 def required_provided(cfg: StackConfig, present: Mapping[str, object]) -> list[SecretSpec]:

@@ -8,6 +8,7 @@ Pulumi state, so they are tested table-driven in ``tests/test_validation.py``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -231,3 +232,97 @@ def regex_problem(pattern: str) -> str | None:
     except (re.error, OverflowError, RecursionError, ValueError):
         return "a valid regular expression"
     return None
+
+
+# --------------------------------------------------------------------------- network
+
+SUBNET_MIN_PREFIX: dict[str, int] = {"nodes": 24, "private_endpoints": 28, "postgres": 28}
+"""The smallest subnet each role accepts (prefix length): room for every node of the largest pool plus surge
+(overlay pods take no subnet IPs), for a private endpoint per service, and Azure's minimum for a delegated
+flexible server subnet."""
+
+
+def overlapping(networks: dict[str, str]) -> tuple[str, str] | None:
+    """The first two labels whose CIDRs overlap, in order; None when they are all apart."""
+    parsed = {label: ipaddress.ip_network(cidr, strict=False) for label, cidr in networks.items()}
+    labels = list(parsed)
+    for i, first in enumerate(labels):
+        for second in labels[i + 1 :]:
+            if parsed[first].overlaps(parsed[second]):  # type: ignore[arg-type]
+                return first, second
+    return None
+
+
+# --------------------------------------------------------------------------- node OS disks
+
+# Cache size in GiB of the VM sizes the stacks use: an ephemeral OS disk lives in it ("Dsv3-series" size table,
+# "Max cached and temp storage throughput ... (cache size in GiB)"; AKS "Ephemeral OS disk").
+VM_CACHE_GB: dict[str, int] = {
+    "Standard_D2s_v3": 50,
+    "Standard_D4s_v3": 100,
+    "Standard_D8s_v3": 200,
+    "Standard_D16s_v3": 400,
+    "Standard_D32s_v3": 800,
+    "Standard_D48s_v3": 1200,
+    "Standard_D64s_v3": 1600,
+}
+EPHEMERAL_MIN_GB = 30
+MANAGED_DEFAULT_GB = 128
+
+
+def os_disk(vm_size: str, disk_type: str | None, size_gb: int | None) -> tuple[str, int]:
+    """(type, size) of a pool's OS disk: ephemeral in the VM's cache where it fits, else managed."""
+    cache = VM_CACHE_GB.get(vm_size, 0)
+    if disk_type is None:
+        disk_type = "Ephemeral" if cache >= max(size_gb or 0, EPHEMERAL_MIN_GB) else "Managed"
+    if disk_type == "Ephemeral":
+        return disk_type, size_gb or cache
+    return disk_type, size_gb or MANAGED_DEFAULT_GB
+
+
+def os_disk_problem(vm_size: str, disk_type: str | None, size_gb: int | None) -> str | None:
+    """Why an explicit ephemeral OS disk does not fit the VM size's cache."""
+    if disk_type != "Ephemeral":
+        return None
+    cache = VM_CACHE_GB.get(vm_size)
+    if cache is None:
+        known = ", ".join(VM_CACHE_GB)
+        return f"Managed for {vm_size}, whose cache size is not known here (ephemeral is checked for: {known})"
+    if cache < EPHEMERAL_MIN_GB:
+        return f"Managed: the cache of {vm_size} ({cache} GiB) is below {EPHEMERAL_MIN_GB} GiB"
+    if size_gb is not None and size_gb > cache:
+        return f"<= {cache} (the cache of {vm_size}) for an ephemeral OS disk"
+    return None
+
+
+# --------------------------------------------------------------------------- data services and secrets
+
+POSTGRES_RESERVED_LOGINS = frozenset(
+    {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"}
+)
+"""Administrator names a flexible server refuses (besides any starting with pg_)."""
+
+_ROTATION = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?(?:\.[A-Za-z0-9]{1,16})?$")
+
+
+def rotation_date(stamp: str) -> datetime.date:
+    """The date a rotation stamp stands for (the first of the month for YYYY-MM)."""
+    match = _ROTATION.fullmatch(stamp)
+    if not match:
+        raise ValueError(f"{stamp!r} is not a rotation stamp")
+    year, month, day = match.groups()
+    return datetime.date(int(year), int(month), int(day or 1))
+
+
+def rotation_stamp_problem(stamp: str) -> str | None:
+    try:
+        rotation_date(stamp)
+    except ValueError:
+        return "a rotation stamp YYYY-MM or YYYY-MM-DD, optionally with a suffix like .2 (e.g. 2026-11)"
+    return None
+
+
+def expiry_epoch(stamp: str, days: int) -> int:
+    """Seconds since the epoch (UTC midnight) ``days`` after the stamp's date: Key Vault's ``exp``."""
+    expires = rotation_date(stamp) + datetime.timedelta(days=days)
+    return int(datetime.datetime.combine(expires, datetime.time(), tzinfo=datetime.UTC).timestamp())

@@ -19,8 +19,9 @@ ACME_SOLVER_PORT = 8089
 QUOTA_HEADROOM = Decimal("1.25")
 
 
-def app_settings(cfg: StackConfig) -> dict[str, str]:
-    """ConfigMap broxiva-config: non-secret settings only (secrets come from Secret broxiva-secrets)."""
+def app_settings(cfg: StackConfig, redis_host: pulumi.Input[str], redis_port: pulumi.Input[int]) -> dict[str, Any]:
+    """ConfigMap broxiva-config: non-secret settings only (secrets come from Secret broxiva-secrets). The cache's
+    host and port are its real outputs."""
     s = cfg.app_settings
     api_url = f"https://{cfg.domains.api}"
     origins = [f"https://{cfg.domains.web}", f"https://{cfg.domains.admin}"]
@@ -34,8 +35,8 @@ def app_settings(cfg: StackConfig) -> dict[str, str]:
         "API_DOMAIN": cfg.domains.api,
         "WEB_DOMAIN": cfg.domains.web,
         "PORT": str(cfg.apps["broxiva-api"].port) if "broxiva-api" in cfg.apps else "4000",
-        "REDIS_HOST": cfg.secrets.redis.host,
-        "REDIS_PORT": str(cfg.secrets.redis.port),
+        "REDIS_HOST": redis_host,
+        "REDIS_PORT": pulumi.Output.from_input(redis_port).apply(str),
         "JWT_EXPIRATION": s.jwt_expiration,
         "CORS_ORIGIN": ",".join(origins),
         "NEXT_PUBLIC_API_URL": api_url,
@@ -91,6 +92,18 @@ def limit_range(apps: Mapping[str, AppConfig]) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class DataService:
+    """Where a data service answers: its subnet and port."""
+
+    name: str
+    """Label of the rule (postgres, redis)."""
+    cidr: str
+    """The subnet its private addresses come from."""
+    port: int
+    """Its TCP port."""
+
+
+@dataclass(frozen=True)
 class AppNamespaceArgs:
     namespace: str
     """Name of the app namespace."""
@@ -100,10 +113,10 @@ class AppNamespaceArgs:
     """The apps: quota and limits cover them; routed ones get an ingress policy from the Gateway."""
     rbac: NamespaceRbac
     """Entra ID groups bound to the deployer Role and to view."""
-    settings: Mapping[str, str]
+    settings: Mapping[str, pulumi.Input[str]]
     """Non-secret app settings (``app_settings``), the data of ConfigMap broxiva-config."""
-    data_ports: tuple[int, ...]
-    """TCP ports of the data services the apps may reach (PostgreSQL, Redis)."""
+    data_services: tuple[DataService, ...]
+    """The data subnets and ports the apps may reach (PostgreSQL, Redis); nothing else on the VNet."""
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -219,6 +232,8 @@ class AppNamespace(pulumi.ComponentResource):
             )
         )
         anywhere = np.NetworkPolicyPeerArgs(ip_block=np.IPBlockArgs(cidr="0.0.0.0/0"))
+        # Egress rules match the destination address, which the node's SNAT (Azure CNI overlay) leaves alone:
+        # an ipBlock of a data subnet admits that subnet and nothing else of the VNet.
         policies: list[tuple[str, dict[str, Any]]] = [
             # Nothing in, nothing out, unless a policy below allows it.
             ("default-deny", {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}),
@@ -252,9 +267,10 @@ class AppNamespace(pulumi.ComponentResource):
                     "policy_types": ["Egress"],
                     "egress": [
                         np.NetworkPolicyEgressRuleArgs(
-                            to=[anywhere],
-                            ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in args.data_ports],
+                            to=[np.NetworkPolicyPeerArgs(ip_block=np.IPBlockArgs(cidr=service.cidr))],
+                            ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=service.port)],
                         )
+                        for service in args.data_services
                     ],
                 },
             ),

@@ -71,6 +71,25 @@ _ARM: dict[str, str | None] = {
     "dns:Zone": "Microsoft.Network/dnsZones",
     "dns:RecordSet": "Microsoft.Network/dnsZones/{zone}/{recordType}",
     "authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
+    "network:VirtualNetwork": "Microsoft.Network/virtualNetworks",
+    "network:Subnet": "Microsoft.Network/virtualNetworks/{vnet}/subnets",
+    "network:NetworkSecurityGroup": "Microsoft.Network/networkSecurityGroups",
+    "network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
+    "network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/{endpoint}/privateDnsZoneGroups",
+    "privatedns:PrivateZone": "Microsoft.Network/privateDnsZones",
+    "privatedns:VirtualNetworkLink": "Microsoft.Network/privateDnsZones/{privateZone}/virtualNetworkLinks",
+    "dbforpostgresql:Server": "Microsoft.DBforPostgreSQL/flexibleServers",
+    "dbforpostgresql:AdministratorsMicrosoftEntra": "Microsoft.DBforPostgreSQL/flexibleServers/{server}/administrators",
+    "dbforpostgresql:Configuration": "Microsoft.DBforPostgreSQL/flexibleServers/{server}/configurations",
+    "dbforpostgresql:Database": "Microsoft.DBforPostgreSQL/flexibleServers/{server}/databases",
+    "redisenterprise:RedisEnterprise": "Microsoft.Cache/redisEnterprise",
+    "redisenterprise:Database": "Microsoft.Cache/redisEnterprise/{cache}/databases",
+    "storage:StorageAccount": "Microsoft.Storage/storageAccounts",
+    "storage:BlobServiceProperties": "Microsoft.Storage/storageAccounts/{account}/blobServices",
+    "storage:BlobContainer": "Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers",
+    "storage:BlobContainerImmutabilityPolicy": (
+        "Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers/{container}/immutabilityPolicies"
+    ),
 }
 
 
@@ -210,6 +229,13 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             group = str(args.args.get("resourceGroupName"))
             value = base64.b64encode(fake_kubeconfig(cluster, group).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
+        if token == "azure-native:redisenterprise:listDatabaseKeys":
+            # Azure generates the keys; offline they are stable per stack and cache.
+            seed = f"{self.stack}/{args.args.get('clusterName')}/{args.args.get('databaseName')}"
+            return {
+                "primaryKey": base64.b64encode(hashlib.sha256(f"{seed}/primary".encode()).digest()).decode(),
+                "secondaryKey": base64.b64encode(hashlib.sha256(f"{seed}/secondary".encode()).digest()).decode(),
+            }, []
         return {}, []
 
     # ------------------------------------------------------------------ resources
@@ -270,6 +296,13 @@ class PlausibleMocks(pulumi_mocks.Mocks):
                 vault=plain.get("vaultName", "vault"),
                 zone=plain.get("zoneName", "zone"),
                 recordType=plain.get("recordType", "A"),
+                vnet=plain.get("virtualNetworkName", "vnet"),
+                endpoint=plain.get("privateEndpointName", "endpoint"),
+                privateZone=plain.get("privateZoneName", "zone"),
+                server=plain.get("serverName", "server"),
+                cache=plain.get("clusterName", "cache"),
+                account=plain.get("accountName", "account"),
+                container=plain.get("containerName", "container"),
             )
             scope = plain.get("scope")
             prefix = scope if short == "authorization:RoleAssignment" and scope else base
@@ -325,6 +358,10 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             state["fqdn"] = f"{plain.get('relativeRecordSetName')}.{plain.get('zoneName')}."
         elif short == "operationalinsights:Workspace":
             state["customerId"] = stable_uuid(self.stack, name, "workspace")
+        elif short == "dbforpostgresql:Server":
+            state["fullyQualifiedDomainName"] = f"{resource_name}.postgres.database.azure.com"
+        elif short == "redisenterprise:RedisEnterprise":
+            state["hostName"] = f"{resource_name}.{plain.get('location', 'eastus')}.redis.azure.net"
         return rid, state
 
     @staticmethod
@@ -343,6 +380,23 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             "dns:Zone": "zoneName",
             "dns:RecordSet": "relativeRecordSetName",
             "authorization:RoleAssignment": "roleAssignmentName",
+            "network:VirtualNetwork": "virtualNetworkName",
+            "network:Subnet": "subnetName",
+            "network:NetworkSecurityGroup": "networkSecurityGroupName",
+            "network:PrivateEndpoint": "privateEndpointName",
+            "network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
+            "privatedns:PrivateZone": "privateZoneName",
+            "privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+            "dbforpostgresql:Server": "serverName",
+            "dbforpostgresql:AdministratorsMicrosoftEntra": "objectId",
+            "dbforpostgresql:Configuration": "configurationName",
+            "dbforpostgresql:Database": "databaseName",
+            "redisenterprise:RedisEnterprise": "clusterName",
+            "redisenterprise:Database": "databaseName",
+            "storage:StorageAccount": "accountName",
+            "storage:BlobServiceProperties": "blobServicesName",
+            "storage:BlobContainer": "containerName",
+            "storage:BlobContainerImmutabilityPolicy": "immutabilityPolicyName",
         }
         key = keys.get(short)
         value = plain.get(key) if key else None
