@@ -10,9 +10,9 @@ from components.apps.routes import RoutedApp, Routes, RoutesArgs
 from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
 from components.azure import context, private_link
+from components.azure.backups import BackupStore, BackupStoreArgs
 from components.azure.cluster import AksCluster, AksClusterArgs
 from components.azure.dns import DnsRecords, DnsRecordsArgs, ci_principal_ids, zone_from_bootstrap
-from components.azure.backups import BackupStore, BackupStoreArgs
 from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.azure.generated_secrets import GeneratedSecrets, GeneratedSecretsArgs

@@ -7,6 +7,7 @@ layers (Kubernetes objects) may be added to the program without touching these t
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import inspect
@@ -48,7 +49,20 @@ PASSWORD = "random:index/randomPassword:RandomPassword"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 # Azure resource types whose ARM schema has no tags (checked against the SDK below).
-TAGLESS = {ROLE_ASSIGNMENT, FEDERATION, MAINTENANCE, RECORD}
+TAGLESS = {ROLE_ASSIGNMENT, FEDERATION, MAINTENANCE, RECORD} | {
+    f"azure-native:{t}"
+    for t in (
+        "dbforpostgresql:AdministratorsMicrosoftEntra",
+        "dbforpostgresql:Configuration",
+        "dbforpostgresql:Database",
+        "network:PrivateDnsZoneGroup",
+        "network:Subnet",
+        "redisenterprise:Database",
+        "storage:BlobContainer",
+        "storage:BlobContainerImmutabilityPolicy",
+        "storage:BlobServiceProperties",
+    )
+}
 
 # Built-in role definition IDs (references.md).
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -56,6 +70,7 @@ KV_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+POSTGRES_SERVER = "azure-native:dbforpostgresql:Server"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 OWNER = "8e3af657-a8ff-443c-a75e-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7126f08cd"
@@ -82,10 +97,10 @@ GENERATED = {
     "encryption-key",
     "kyc-encryption-key",
     "postgres-password",
-    "redis-password",
     "internal-api-key",
 }
-COMPOSED = {"postgres-url", "redis-url"}
+# Read from the data services: the cache's key, and the URLs built from the servers' real outputs.
+COMPOSED = {"postgres-url", "redis-password", "redis-url"}
 WEBHOOK = {"dev": False, "staging": True, "prod": True}
 PROVIDED_BY_DEFAULT = {
     "dev": {"registry-pull-token"},
@@ -500,6 +515,12 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         # The cloud provider lists public IPs per resource group: the role is on the IP's group.
         (NETWORK_CONTRIBUTOR, ip_id.split("/providers/")[0], principals["control-plane"]),
         (AKS_RBAC_CLUSTER_ADMIN, cluster_id, mocks.DEPLOYER_OBJECT_ID),
+        # Bring-your-own VNet: the control plane joins nodes to the node subnet, and nothing wider.
+        (
+            NETWORK_CONTRIBUTOR,
+            _arm(stack, f"Microsoft.Network/virtualNetworks/broxiva-{stack}-vnet/subnets/nodes"),
+            principals["control-plane"],
+        ),
     }
     if stack == "prod":
         kubelet = _mock_state(stack, _only(result, CLUSTER))[1]["identityProfile"]["kubeletidentity"]["objectId"]
@@ -652,8 +673,11 @@ def test_no_secret_value_in_the_rendered_plan(plan, stack):
     # ...and so did every generated value the mock engine produced.
     passwords = [_mock_state(stack, p)[1]["result"] for p in result.by_type(PASSWORD)]
     stored = {s["secretDigests"]["properties"] for s in secrets.values()}
+    # Generated values expire secrets.expiryDays (120) after the rotation stamp (2026-11): 2027-03-01 UTC.
+    # (A number on the wire is a double.)
+    expires = {"expires": float(datetime.datetime(2027, 3, 1, tzinfo=datetime.UTC).timestamp())}
     for password in passwords:
-        assert _digest({"value": password, "contentType": "text/plain"}) in stored
+        assert _digest({"value": password, "contentType": "text/plain", "attributes": expires}) in stored
     text = json.dumps(result.to_dict())
     assert MARKER not in text
     assert stackconfig.PLACEHOLDER_PREFIX not in text
@@ -661,7 +685,8 @@ def test_no_secret_value_in_the_rendered_plan(plan, stack):
         assert password not in text
 
 
-def test_rotation_regenerates_only_generated_and_composed_secrets(plan, stack):
+def test_rotation_regenerates_generated_secrets_and_updates_the_server_in_place(plan, stack):
+    """One rotation, one `up`: new values, the vault and the PostgreSQL server agree, nothing is replaced."""
     base = plan(stack)
     head = plan(stack, {"secrets.rotation": "2027-02"})
     changes = diff(base, head)
@@ -669,16 +694,24 @@ def test_rotation_regenerates_only_generated_and_composed_secrets(plan, stack):
     assert not _azure_layer(changes.removed)
     assert changes.outputs == []
     regenerated = GENERATED | ({"webhook-secret"} if WEBHOOK[stack] else set())
-    expected = {p["urn"] for p in head.by_type(PASSWORD)}
-    expected |= {s["urn"] for s in head.by_type(SECRET) if s["inputs"]["secretName"] in regenerated | COMPOSED}
-    assert len(expected) == 2 * len(regenerated) + len(COMPOSED)
+    # postgres-url carries the new password; the cache's key and URL are Azure's and stay.
+    rewritten = regenerated | {"postgres-url"}
+    server = _only(head, POSTGRES_SERVER)
+    expected = {p["urn"] for p in head.by_type(PASSWORD)} | {server["urn"]}
+    expected |= {s["urn"] for s in head.by_type(SECRET) if s["inputs"]["secretName"] in rewritten}
+    assert len(expected) == len(regenerated) + len(rewritten) + 1
     changed = {c.urn: c for c in changes.changed if c.type.startswith(("azure-native:", "random:", "pulumi:"))}
     assert set(changed) == expected
     for change in changed.values():
         if change.type == PASSWORD:
             assert change.paths == [("keepers.rotation", "2026-11", "2027-02")]
+        elif change.type == POSTGRES_SERVER:
+            # The administrator password, an update (the SDK: "can be changed at any time").
+            assert [p for p, _, _ in change.paths] == ["administratorLoginPassword"]
         else:
             assert [p for p, _, _ in change.paths] == ["properties"]
+    password = head.one(PASSWORD, "secrets-postgres-password")
+    assert password["urn"] in server["dependencies"]
 
 
 @pytest.mark.parametrize(
@@ -797,6 +830,8 @@ def test_invokes_are_few(plan, stack):
     assert Counter(i["token"] for i in result.invokes) == {
         "azure-native:authorization:getClientConfig": 1,
         "azure-native:containerservice:listManagedClusterUserCredentials": 1,
+        # The cache's access key, read from Azure on every run (never generated).
+        "azure-native:redisenterprise:listDatabaseKeys": 1,
     }
     creds = next(i for i in result.invokes if i["token"].endswith("listManagedClusterUserCredentials"))
     assert creds["args"]["resourceName"] == CLUSTER_NAME[stack]
@@ -970,8 +1005,28 @@ PROTECTED_IN_PROD = {
     ("azure-native:containerservice:ManagedCluster", "broxiva-prod-aks"),
     ("azure-native:containerregistry:Registry", "broxivaprodacr"),
     ("azure-native:keyvault:Vault", "broxiva-kv"),
+    ("azure-native:network:VirtualNetwork", "broxiva-prod-vnet"),
+    ("azure-native:dbforpostgresql:Server", "broxiva-prod-pg"),
+    ("azure-native:dbforpostgresql:Database", "broxiva"),
+    ("azure-native:redisenterprise:RedisEnterprise", "broxiva-prod-redis"),
+    ("azure-native:redisenterprise:Database", "default"),
+    ("azure-native:storage:StorageAccount", "broxivaprodbackups"),
+    ("azure-native:storage:BlobContainer", "database-backups"),
 }
-_PHYSICAL = ("publicIpAddressName", "registryName", "vaultName", "zoneName", "resourceName", "resourceGroupName")
+_PHYSICAL = (
+    "publicIpAddressName",
+    "registryName",
+    "vaultName",
+    "zoneName",
+    "resourceName",
+    "virtualNetworkName",
+    "databaseName",
+    "containerName",
+    "serverName",
+    "clusterName",
+    "accountName",
+    "resourceGroupName",
+)
 
 
 def test_exactly_the_stateful_resources_are_protected_in_prod(plan):

@@ -115,8 +115,24 @@ LITERALS = [
         sets={"cluster.kubeloginMode": "interactive"}),
     bad("network-default", "dev", "keyVault.networkDefaultAction", "'deny'", "must be 'Allow' or 'Deny'",
         sets={"keyVault.networkDefaultAction": "deny"}),
-    bad("sslmode", "dev", "secrets.postgres.sslmode", "'disable'", "must be 'require', 'verify-ca' or 'verify-full'",
-        sets={"secrets.postgres.sslmode": "disable"}),
+    bad("sslmode", "dev", "postgres.sslmode", "'disable'", "must be 'require', 'verify-ca' or 'verify-full'",
+        sets={"postgres.sslmode": "disable"}),
+    bad("postgres-version", "dev", "postgres.version", "'12'", "must be '13', '14', '15', '16' or '17'",
+        sets={"postgres.version": '"12"'}),
+    bad("postgres-tier", "dev", "postgres.tier", "'Basic'", "must be 'Burstable', 'GeneralPurpose' or 'MemoryOptimized'",
+        sets={"postgres.tier": "Basic"}),
+    bad("redis-sku", "dev", "redis.sku", "'Basic_C0'", "must be 'Balanced_B0', 'Balanced_B1'",
+        sets={"redis.sku": "Basic_C0"}),
+    bad("redis-enterprise-sku", "prod", "redis.sku", "'Enterprise_E10'", "must be 'Balanced_B0'",
+        sets={"redis.sku": "Enterprise_E10"}),
+    bad("postgres-ha-mode", "prod", "postgres.highAvailability", "'Enabled'",
+        "must be 'Disabled', 'ZoneRedundant' or 'SameZone'", sets={"postgres.highAvailability": "Enabled"}),
+    bad("api-server-access", "dev", "cluster.apiServerAccess", "'vpn'",
+        "must be 'public', 'authorizedRanges' or 'private'", sets={"cluster.apiServerAccess": "vpn"}),
+    bad("os-disk-type", "dev", "cluster.workloadPool.osDiskType", "'Premium'", "must be 'Ephemeral' or 'Managed'",
+        sets={"cluster.workloadPool.osDiskType": "Premium"}),
+    bad("vault-public-access", "dev", "keyVault.publicNetworkAccess", "'Public'", "must be 'Enabled' or 'Disabled'",
+        sets={"keyVault.publicNetworkAccess": "Public"}),
     bad("record-type", "dev", "dns.records[0].type", "'MX'", "must be 'A', 'CNAME' or 'TXT'",
         sets={"dns.records[0].type": "MX"}),
     bad("issuer", "dev", "tls.issuer", "'letsencrypt'", "must be 'letsencrypt-production' or 'letsencrypt-staging'",
@@ -157,13 +173,21 @@ PATTERNS = [
         sets={"registry.pullTokenSecret": "Registry_Token"}),
     bad("pull-username", "dev", "registry.pullUsername", "'bot@broxiva'", "must match '^[A-Za-z0-9-]{1,39}$'",
         sets={"registry.pullUsername": "bot@broxiva"}),
-    bad("rotation", "dev", "secrets.rotation", "''", "must match '^[A-Za-z0-9._-]{1,64}$'",
+    bad("rotation", "dev", "secrets.rotation", "''", "must be a rotation stamp YYYY-MM or YYYY-MM-DD",
         sets={"secrets.rotation": '""'}),
-    bad("postgres-user", "dev", "secrets.postgres.user", "'Broxiva'", "must match '^[a-z_][a-z0-9_]{0,62}$'",
-        sets={"secrets.postgres.user": "Broxiva"}),
-    bad("postgres-database", "dev", "secrets.postgres.database", "'broxiva-dev'",
+    bad("rotation-month", "dev", "secrets.rotation", "'2026-13'", "must be a rotation stamp YYYY-MM or YYYY-MM-DD",
+        sets={"secrets.rotation": "2026-13"}),
+    bad("rotation-word", "prod", "secrets.rotation", "'q4'", "must be a rotation stamp", sets={"secrets.rotation": "q4"}),
+    bad("postgres-user", "dev", "postgres.adminUser", "'Broxiva'", "must match '^[a-z_][a-z0-9_]{0,62}$'",
+        sets={"postgres.adminUser": "Broxiva"}),
+    bad("postgres-server-name", "dev", "postgres.serverName", "'Broxiva_PG'", "must match",
+        sets={"postgres.serverName": "Broxiva_PG"}),
+    bad("redis-name", "dev", "redis.name", "'-redis'", "must match", sets={"redis.name": "-redis"}),
+    bad("backup-account", "dev", "backups.storageAccount", "'broxiva-backups'", "must match '^[a-z0-9]{3,24}$'",
+        sets={"backups.storageAccount": "broxiva-backups"}),
+    bad("postgres-database", "dev", "postgres.database", "'broxiva-dev'",
         "must match '^[a-z_][a-z0-9_]{0,62}$'",
-        sets={"secrets.postgres.database": "broxiva-dev"}),
+        sets={"postgres.database": "broxiva-dev"}),
     bad("refresh-interval", "dev", "secrets.refreshInterval", "'0h'", "must match '^([1-9]\\d*)(s|m|h)$'",
         sets={"secrets.refreshInterval": "0h"}),
     bad("record-name", "dev", "dns.records[0].name", "'Dev'", "must match '^(@|(\\*\\.)?[a-z0-9]",
@@ -201,10 +225,10 @@ CHECKS = [
         sets={"keyVault.name": "broxiva--kv"}),
     bad("acr-name", "prod", "registry.acrName", "'broxiva-prod-acr'", "must be a container registry name: 5-50",
         sets={"registry.acrName": "broxiva-prod-acr"}),
-    bad("postgres-host", "dev", "secrets.postgres.host", "'localhost'",
-        "must be a fully qualified DNS name with at least two labels", sets={"secrets.postgres.host": "localhost"}),
-    bad("redis-host", "dev", "secrets.redis.host", "'Redis.cache.windows.net'", "must be a lowercase DNS name: labels",
-        sets={"secrets.redis.host": "Redis.cache.windows.net"}),
+    bad("address-space", "dev", "network.addressSpace", "'10.10.0.0/33'", "must be",
+        sets={"network.addressSpace": "10.10.0.0/33"}),
+    bad("subnet-cidr", "dev", "network.subnets.nodes", "'10.10.0.1/22'", "must be",
+        sets={"network.subnets.nodes": "10.10.0.1/22"}),
     bad("zone-name", "dev", "dns.zoneName", "'broxiva'", "must be a fully qualified DNS name with at least two labels",
         sets={"dns.zoneName": "broxiva"}),
     bad("caa-issuer", "prod", "dns.caaIssuer", "'LetsEncrypt.org'", "must be a lowercase DNS name",
@@ -271,8 +295,12 @@ BOUNDS = [
         sets={"keyVault.softDeleteRetentionDays": "6"}),
     bad("soft-delete-le", "dev", "keyVault.softDeleteRetentionDays", "91", f"{LE} 90",
         sets={"keyVault.softDeleteRetentionDays": "91"}),
-    bad("postgres-port-ge", "dev", "secrets.postgres.port", "0", f"{GE} 1", sets={"secrets.postgres.port": "0"}),
-    bad("redis-port-le", "dev", "secrets.redis.port", "65536", f"{LE} 65535", sets={"secrets.redis.port": "65536"}),
+    bad("backup-retention-ge", "dev", "postgres.backupRetentionDays", "6", f"{GE} 7",
+        sets={"postgres.backupRetentionDays": "6"}),
+    bad("backup-retention-le", "prod", "postgres.backupRetentionDays", "36", f"{LE} 35",
+        sets={"postgres.backupRetentionDays": "36"}),
+    bad("expiry-days-ge", "dev", "secrets.expiryDays", "7", f"{GE} 30", sets={"secrets.expiryDays": "7"}),
+    bad("soft-delete-le", "dev", "backups.softDeleteDays", "400", f"{LE} 365", sets={"backups.softDeleteDays": "400"}),
     bad("ttl-ge", "dev", "dns.records[2].ttl", "59", f"{GE} 60", sets={"dns.records[2].ttl": "59"}),
     bad("ttl-le", "dev", "dns.records[2].ttl", "86401", f"{LE} 86400", sets={"dns.records[2].ttl": "86401"}),
     bad("app-port-ge", "dev", "apps.broxiva-web.port", "80", f"{GE} 1024", sets={"apps.broxiva-web.port": "80"}),
@@ -301,7 +329,7 @@ BOUNDS = [
     bad("canary-le", "staging", "canaryWeight", "101", f"{LE} 100", sets={"canaryWeight": "101"}),
 ]  # fmt: skip
 
-POOL_KEYS = "criticalAddonsOnly, maxCount, maxPods, minCount, osDiskSizeGb, vmSize"
+POOL_KEYS = "criticalAddonsOnly, maxCount, maxPods, minCount, osDiskSizeGb, osDiskType, vmSize"
 APP_KEYS = "autoscaling, command, container,"
 UNKNOWN_KEYS = [
     bad("top-level", "dev", "colour", "'blue'", "is not a known key (known: activeColor, ",
@@ -379,6 +407,39 @@ WRONG_TYPES = [
 ]  # fmt: skip
 
 MODEL_RULES = [
+    # The network: subnets inside the VNet, apart from each other, big enough.
+    bad("subnet-outside-vnet", "dev", "network.subnets.postgres", "'10.99.5.0/24'",
+        "must be inside addressSpace (10.10.0.0/16)", sets={"network.subnets.postgres": "10.99.5.0/24"}),
+    bad("subnets-overlap", "staging", "network.subnets.privateEndpoints", "'10.20.2.0/24'",
+        "must not overlap subnets.nodes (10.20.0.0/22)", sets={"network.subnets.privateEndpoints": "10.20.2.0/24"}),
+    bad("postgres-subnet-too-small", "prod", "network.subnets.postgres", "'10.30.5.0/29'", "must be a /28 or larger",
+        sets={"network.subnets.postgres": "10.30.5.0/29"}),
+    # PostgreSQL: the SKU fits the tier, HA needs a tier and zones that allow it.
+    bad("postgres-sku-tier", "staging", "postgres.sku", "'Standard_B2s'",
+        "must be a Standard_D* size for the GeneralPurpose tier", sets={"postgres.sku": "Standard_B2s"}),
+    bad("postgres-ha-burstable", "dev", "postgres.highAvailability", "'SameZone'",
+        "must be Disabled for the Burstable tier", sets={"postgres.highAvailability": "SameZone"}),
+    bad("postgres-ha-without-zones", "staging", "postgres.highAvailability", "'ZoneRedundant'",
+        "needs zone and standbyZone (zone-redundant HA)", sets={"postgres.highAvailability": "ZoneRedundant"}),
+    bad("postgres-standby-same-zone", "prod", "postgres.standbyZone", "'1'", "must differ from zone (1)",
+        sets={"postgres.standbyZone": '"1"'}),
+    bad("postgres-reserved-admin", "dev", "postgres.adminUser", "'admin'", "must not be a name Azure reserves",
+        sets={"postgres.adminUser": "admin"}),
+    # The API server: ranges only with authorizedRanges, and some then.
+    bad("authorized-ranges-empty", "prod", "cluster.apiServerAuthorizedIpRanges", "[]",
+        "must list at least one range with apiServerAccess authorizedRanges",
+        sets={"cluster.apiServerAccess": "authorizedRanges"}),
+    bad("ranges-while-public", "dev", "cluster.apiServerAuthorizedIpRanges", '["203.0.113.0/24"]',
+        "must be empty with apiServerAccess public", sets={"cluster.apiServerAuthorizedIpRanges": '["203.0.113.0/24"]'}),
+    # Ephemeral OS disks live in the VM's cache.
+    bad("ephemeral-too-big", "dev", "cluster.workloadPool.osDiskSizeGb", "60",
+        "must be <= 50 (the cache of Standard_D2s_v3)",
+        sets={"cluster.workloadPool.osDiskType": "Ephemeral", "cluster.workloadPool.osDiskSizeGb": "60"}),
+    bad("ephemeral-unknown-size", "dev", "cluster.systemPool.osDiskType", "'Ephemeral'",
+        "must be Managed for Standard_F2s_v2, whose cache size is not known here",
+        sets={"cluster.systemPool.vmSize": "Standard_F2s_v2", "cluster.systemPool.osDiskType": "Ephemeral"}),
+    bad("vault-ranges-while-private", "prod", "keyVault.allowedIpRanges", '["203.0.113.0/24"]',
+        "must be empty with publicNetworkAccess Disabled", sets={"keyVault.allowedIpRanges": '["203.0.113.0/24"]'}),
     # NodePool: minCount <= maxCount.
     bad("workload-pool-min-max", "dev", "cluster.workloadPool.minCount", "5", "must be <= maxCount (4)",
         sets={"cluster.workloadPool.minCount": "5"}),
@@ -470,6 +531,21 @@ NO_SERVICE_UNSETS = tuple(
     f"apps.{app}.{key}" for app in ("broxiva-api", "broxiva-web") for key in ("port", "probes", "hosts")
 )
 CROSS_FIELD_RULES = [
+    bad("pod-cidr-in-vnet", "dev", "cluster.podCidr", "'10.10.128.0/17'",
+        "must not overlap network.addressSpace (10.10.0.0/16)", sets={"cluster.podCidr": "10.10.128.0/17"}),
+    bad("service-cidr-in-vnet", "prod", "cluster.serviceCidr", "'10.30.0.0/16'",
+        "must not overlap network.addressSpace (10.30.0.0/16)",
+        sets={"cluster.serviceCidr": "10.30.0.0/16", "cluster.dnsServiceIp": "10.30.0.10"}),
+    bad("zone-redundant-without-zones", "dev", "postgres.highAvailability", "'ZoneRedundant'",
+        "must be Disabled or SameZone in an environment without availability zones",
+        sets={"postgres.tier": "GeneralPurpose", "postgres.sku": "Standard_D2ds_v5",
+              "postgres.highAvailability": "ZoneRedundant", "postgres.zone": '"1"', "postgres.standbyZone": '"2"'}),
+    bad("vault-public-in-staging", "staging", "keyVault.publicNetworkAccess", "'Enabled'",
+        "must be Disabled in staging", sets={"keyVault.publicNetworkAccess": "Enabled"}),
+    bad("no-azure-policy-in-prod", "prod", "cluster.azurePolicy", "false", "must be true in production",
+        sets={"cluster.azurePolicy": "false"}),
+    bad("no-image-cleaner-in-staging", "staging", "cluster.imageCleaner", "false", "must be true in staging",
+        sets={"cluster.imageCleaner": "false"}),
     bad("cost-center", "dev", "tags.costCenter", "(not set)", "is required (every Azure resource carries it)",
         unsets=("tags.costCenter",)),
     bad("owner", "prod", "tags.owner", "(not set)", "is required (every Azure resource carries it)",
@@ -844,7 +920,7 @@ def test_config_load_is_the_first_call_of_the_program():
         calls.extend(node for node in ast.walk(statement) if isinstance(node, ast.Call))
     assert calls, "the program calls nothing"
     first = min(calls, key=lambda node: (node.lineno, node.col_offset))
-    assert ast.unparse(first) == "config.load()"
+    assert ast.unparse(first) == "config.load(project_dir=Path(__file__).parent)"
     load_line = first.lineno
     for statement in tree.body:
         if statement.lineno < load_line:
@@ -936,10 +1012,10 @@ def test_regression_message_is_one_line_for_any_key():
         (("namespace",), "broxiva-development\n"),
         (("keyVault", "name"), "broxiva-dev-kv\n"),
         (("tls", "acmeEmail"), "platform@broxiva.com\n"),
-        (("secrets", "postgres", "host"), "broxiva-dev-pg.postgres.database.azure.com\n"),
+        (("postgres", "serverName"), "broxiva-dev-pg\n"),
         (("apps", "broxiva-api", "resources", "requests", "cpu"), "100m\n"),
     ],
-    ids=["namespace", "key-vault", "acme-email", "postgres-host", "cpu"],
+    ids=["namespace", "key-vault", "acme-email", "postgres-server", "cpu"],
 )
 def test_regression_trailing_newline_is_refused(path, value):
     # YAML block scalars end in a newline; --set would strip it, so the raw value is set directly.

@@ -77,8 +77,9 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "API_DOMAIN": "api-dev.broxiva.com",
         "WEB_DOMAIN": "dev.broxiva.com",
         "PORT": "4000",
-        "REDIS_HOST": "broxiva-dev-redis.redis.cache.windows.net",
-        "REDIS_PORT": "6379",
+        # The cache's own outputs: its host name and the database's port.
+        "REDIS_HOST": "broxiva-dev-redis.eastus.redis.azure.net",
+        "REDIS_PORT": "10000",
         "JWT_EXPIRATION": "15m",
         "CORS_ORIGIN": "https://dev.broxiva.com,https://admin-dev.broxiva.com",
         "NEXT_PUBLIC_API_URL": "https://api-dev.broxiva.com",
@@ -96,8 +97,9 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "API_DOMAIN": "api-staging.broxiva.com",
         "WEB_DOMAIN": "staging.broxiva.com",
         "PORT": "4000",
-        "REDIS_HOST": "broxiva-staging-redis.redis.cache.windows.net",
-        "REDIS_PORT": "6379",
+        # The cache's own outputs: its host name and the database's port.
+        "REDIS_HOST": "broxiva-staging-redis.eastus.redis.azure.net",
+        "REDIS_PORT": "10000",
         "JWT_EXPIRATION": "15m",
         "CORS_ORIGIN": "https://staging.broxiva.com,https://admin-staging.broxiva.com",
         "NEXT_PUBLIC_API_URL": "https://api-staging.broxiva.com",
@@ -115,8 +117,9 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "API_DOMAIN": "api.broxiva.com",
         "WEB_DOMAIN": "broxiva.com",
         "PORT": "4000",
-        "REDIS_HOST": "broxiva-prod-redis.redis.cache.windows.net",
-        "REDIS_PORT": "6379",
+        # The cache's own outputs: its host name and the database's port.
+        "REDIS_HOST": "broxiva-prod-redis.eastus.redis.azure.net",
+        "REDIS_PORT": "10000",
         "JWT_EXPIRATION": "15m",
         "CORS_ORIGIN": "https://broxiva.com,https://admin.broxiva.com,https://www.broxiva.com",
         "NEXT_PUBLIC_API_URL": "https://api.broxiva.com",
@@ -129,9 +132,13 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
 }
 
 # Data service ports: the stacks set neither, so both are the configuration defaults
-# (PostgreSQL 5432; Redis 6379, the REDIS_PORT of the environment matrix).
+# (PostgreSQL 5432 in the delegated subnet; Azure Managed Redis 10000, TLS, behind its private endpoint).
 POSTGRES_PORT = 5432
-REDIS_PORT = 6379
+REDIS_PORT = 10000
+DATA_SUBNETS = {
+    stack: (f"10.{n}.5.0/24", f"10.{n}.4.0/24") for stack, n in (("dev", 10), ("staging", 20), ("prod", 30))
+}
+"""(postgres subnet, private-endpoint subnet) of each stack's network config."""
 ROUTED_APP_PORTS = {"broxiva-api": 4000, "broxiva-web": 3000}
 
 # Key Vault secrets the apps read (Secret broxiva-secrets), per stack with its required provided secrets.
@@ -353,7 +360,7 @@ ANYWHERE = ("cidr", "0.0.0.0/0", ())
 APP_PODS = (("broxiva.com/part-of", "broxiva"),)
 
 
-def expected_policies(postgres_port: int, redis_port: int) -> dict[str, dict]:
+def expected_policies(postgres_subnet: str, endpoint_subnet: str) -> dict[str, dict]:
     def policy(pods: tuple, types: set[str], ingress: set = frozenset(), egress: set = frozenset()) -> dict:
         return {"pods": pods, "types": frozenset(types), "ingress": set(ingress), "egress": set(egress)}
 
@@ -363,7 +370,11 @@ def expected_policies(postgres_port: int, redis_port: int) -> dict[str, dict]:
         "allow-egress-data-services": policy(
             APP_PODS,
             {"Egress"},
-            egress={(ANYWHERE, "TCP", postgres_port, None), (ANYWHERE, "TCP", redis_port, None)},
+            # Exactly the data subnets and their ports: nothing else of the VNet, nothing outside it.
+            egress={
+                (("cidr", postgres_subnet, ()), "TCP", POSTGRES_PORT, None),
+                (("cidr", endpoint_subnet, ()), "TCP", REDIS_PORT, None),
+            },
         ),
         "allow-egress-https": policy(APP_PODS, {"Egress"}, egress={(ANYWHERE, "TCP", 443, None)}),
         "allow-gateway-to-acme-solver": policy(
@@ -572,21 +583,23 @@ def app_policies(p: Plan, namespace: str) -> dict[str, dict]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_network_policies_allow_exactly_the_listed_flows(plan, stack: str) -> None:
     actual = app_policies(plan(stack), MATRIX[stack]["namespace"])
-    assert actual == expected_policies(POSTGRES_PORT, REDIS_PORT)
+    assert actual == expected_policies(*DATA_SUBNETS[stack])
 
 
-def test_data_service_ports_follow_the_stack_config(plan) -> None:
-    p = plan("staging", {"secrets.postgres.port": "6432", "secrets.redis.port": "6379"})
+def test_data_service_subnets_follow_the_stack_config(plan) -> None:
+    p = plan(
+        "staging", {"network.subnets.postgres": "10.20.8.0/25", "network.subnets.privateEndpoints": "10.20.9.0/26"}
+    )
     actual = app_policies(p, MATRIX["staging"]["namespace"])
-    assert actual == expected_policies(6432, 6379)
-    assert the_object(p, "ConfigMap", "broxiva-config", MATRIX["staging"]["namespace"])["data"]["REDIS_PORT"] == "6379"
+    assert actual == expected_policies("10.20.8.0/25", "10.20.9.0/26")
+    assert actual != expected_policies(*DATA_SUBNETS["staging"])
 
 
 def test_network_policy_comparison_sees_an_extra_flow(plan) -> None:
     p = plan("dev")
     policy = the_object(p, "NetworkPolicy", "allow-egress-https", MATRIX["dev"]["namespace"])
     policy["spec"]["egress"][0]["ports"].append({"protocol": "TCP", "port": 22})
-    assert normalized_policy(policy) != expected_policies(POSTGRES_PORT, REDIS_PORT)["allow-egress-https"]
+    assert normalized_policy(policy) != expected_policies(*DATA_SUBNETS["dev"])["allow-egress-https"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -48,14 +48,14 @@ class BackupStore(pulumi.ComponentResource):
             account_name=cfg.storage_account,
             kind="StorageV2",
             sku=storage.SkuArgs(name=f"Standard_{redundancy}"),
-            access_tier="Cool",
+            access_tier=storage.AccessTier.COOL,
             allow_blob_public_access=False,
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             public_network_access="Disabled",
-            network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
+            network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="None"),
             # Version-level immutability has to be allowed on the account before a container can use it.
             immutable_storage_with_versioning=storage.ImmutableStorageAccountArgs(enabled=True) if immutable else None,
             **where.located(),
@@ -78,7 +78,7 @@ class BackupStore(pulumi.ComponentResource):
             account_name=account.name,
             resource_group_name=where.resource_group_name,
             container_name=CONTAINER,
-            public_access="None",
+            public_access=storage.PublicAccess.NONE,
             immutable_storage_with_versioning=storage.ImmutableStorageWithVersioningArgs(enabled=True)
             if immutable
             else None,

@@ -42,7 +42,9 @@ class AksClusterArgs:
     """Resource ID of the cluster if it already exists (adopt.cluster): imported, not created."""
 
 
-def _pool_profile(pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...], subnet_id: pulumi.Input[str]) -> dict:
+def _pool_profile(
+    pool: NodePool, *, name: str, mode: str, zones: tuple[str, ...], subnet_id: pulumi.Input[str]
+) -> dict:
     disk_type, disk_size = pool.os_disk
     return {
         "vm_size": pool.vm_size,

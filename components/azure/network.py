@@ -4,6 +4,7 @@ the data services and secrets resolve to private addresses inside it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import network, privatedns
@@ -22,11 +23,15 @@ HTTPS_PORT = 443
 _LAST_CUSTOM_PRIORITY = 4000
 
 
-def _rule(name: str, priority: int, *, access: str = "Allow", direction: str = "Inbound", **match) -> dict:
-    return {"name": name, "priority": priority, "access": access, "direction": direction, "protocol": "Tcp", **match}
+def _rule(
+    name: str, priority: int, *, access: str = "Allow", protocol: str = "Tcp", **match: Any
+) -> network.SecurityRuleArgs:
+    return network.SecurityRuleArgs(
+        name=name, priority=priority, access=access, direction="Inbound", protocol=protocol, **match
+    )
 
 
-def node_rules(gateway_ip: pulumi.Input[str]) -> list[dict]:
+def node_rules(gateway_ip: pulumi.Input[str]) -> list[network.SecurityRuleArgs]:
     """Internet to the Gateway's frontend on 80/443. The cloud provider keeps the NSG of the node resource group
     up to date, not a subnet's own NSG, and its load-balancing rules use floating IP, so packets arrive with the
     frontend address as destination (kubernetes-sigs/cloud-provider-azure pkg/provider/azure_loadbalancer.go:
@@ -43,7 +48,9 @@ def node_rules(gateway_ip: pulumi.Input[str]) -> list[dict]:
     ]
 
 
-def data_rules(sources: dict[str, str], ports: list[int], *, peers_within: str | None = None) -> list[dict]:
+def data_rules(
+    sources: dict[str, str], ports: list[int], *, peers_within: str | None = None
+) -> list[network.SecurityRuleArgs]:
     """A data subnet: the listed sources on the listed ports, its own members to each other (a server and its
     HA standby) when ``peers_within`` names the subnet, nothing else from the VNet."""
     rules = [
@@ -59,31 +66,27 @@ def data_rules(sources: dict[str, str], ports: list[int], *, peers_within: str |
     ]
     if peers_within:
         rules.append(
-            {
-                **_rule(
-                    "allow-within-subnet",
-                    200,
-                    source_address_prefix=peers_within,
-                    source_port_range="*",
-                    destination_address_prefix=peers_within,
-                    destination_port_range="*",
-                ),
-                "protocol": "*",
-            }
+            _rule(
+                "allow-within-subnet",
+                200,
+                protocol="*",
+                source_address_prefix=peers_within,
+                source_port_range="*",
+                destination_address_prefix=peers_within,
+                destination_port_range="*",
+            )
         )
     rules.append(
-        {
-            **_rule(
-                "deny-other-vnet-traffic",
-                _LAST_CUSTOM_PRIORITY,
-                access="Deny",
-                source_address_prefix="VirtualNetwork",
-                source_port_range="*",
-                destination_address_prefix="*",
-                destination_port_range="*",
-            ),
-            "protocol": "*",
-        }
+        _rule(
+            "deny-other-vnet-traffic",
+            _LAST_CUSTOM_PRIORITY,
+            access="Deny",
+            protocol="*",
+            source_address_prefix="VirtualNetwork",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_range="*",
+        )
     )
     return rules
 
@@ -124,7 +127,7 @@ class Network(pulumi.ComponentResource):
             opts=where.kept(self),
         )
         nodes = subnets.nodes
-        layout = {
+        layout: dict[str, tuple[str, list[network.SecurityRuleArgs], dict[str, Any]]] = {
             "nodes": (nodes, node_rules(args.gateway_ip), {}),
             "endpoints": (
                 subnets.private_endpoints,
@@ -136,11 +139,7 @@ class Network(pulumi.ComponentResource):
             "postgres": (
                 subnets.postgres,
                 data_rules({"nodes": nodes}, [POSTGRES_PORT], peers_within=subnets.postgres),
-                {
-                    "delegations": [
-                        network.DelegationArgs(name="flexible-servers", service_name=POSTGRES_DELEGATION)
-                    ]
-                },
+                {"delegations": [network.DelegationArgs(name="flexible-servers", service_name=POSTGRES_DELEGATION)]},
             ),
         }
         ids: dict[str, pulumi.Output[str]] = {}

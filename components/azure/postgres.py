@@ -79,7 +79,11 @@ class PostgresServer(pulumi.ComponentResource):
                 self,
                 # Storage grows on its own (auto_grow) and never shrinks; after a failover the primary and
                 # standby zones swap. Declaring the initial values again would fight both.
-                ignore_changes=["storage.storageSizeGb", "availabilityZone", "highAvailability.standbyAvailabilityZone"],
+                ignore_changes=[
+                    "storage.storageSizeGb",
+                    "availabilityZone",
+                    "highAvailability.standbyAvailabilityZone",
+                ],
             ),
         )
         # One server operation at a time: Azure refuses concurrent changes (ServerBusy).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -32,7 +33,7 @@ class Endpoint:
 
     subnet_id: pulumi.Input[str]
     """The private-endpoint subnet."""
-    zone_ids: dict[str, pulumi.Input[str]]
+    zone_ids: Mapping[str, pulumi.Input[str]]
     """Private DNS zone name -> zone ID (the Network's ``zone_ids``)."""
 
 

@@ -106,7 +106,9 @@ def _check_network(cfg: StackConfig) -> None:
     for key, zone in (("zone", pg.zone), ("standbyZone", pg.standby_zone)):
         if zone is not None and cfg.cluster.availability_zones and zone not in cfg.cluster.availability_zones:
             raise ConfigError(
-                f"postgres.{key}", zone, f"must be one of cluster.availabilityZones {list(cfg.cluster.availability_zones)}"
+                f"postgres.{key}",
+                zone,
+                f"must be one of cluster.availabilityZones {list(cfg.cluster.availability_zones)}",
             )
 
 

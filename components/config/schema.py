@@ -92,7 +92,9 @@ class NodePool(Model):
         _at_most("minCount", self.min_count, "maxCount", self.max_count)
         issue = v.os_disk_problem(self.vm_size, self.os_disk_type, self.os_disk_size_gb)
         if issue:
-            key, value = ("osDiskSizeGb", self.os_disk_size_gb) if self.os_disk_size_gb else ("osDiskType", self.os_disk_type)
+            key, value = (
+                ("osDiskSizeGb", self.os_disk_size_gb) if self.os_disk_size_gb else ("osDiskType", self.os_disk_type)
+            )
             raise FieldError(key, value, f"must be {issue}")
         return self
 
@@ -324,7 +326,9 @@ class PostgresConfig(Model):
         if not self.sku.startswith(family):
             raise FieldError("sku", self.sku, f"must be a {family}* size for the {self.tier} tier")
         if self.admin_user in v.POSTGRES_RESERVED_LOGINS:
-            raise FieldError("adminUser", self.admin_user, "must not be a name Azure reserves (azure_superuser, admin, ...)")
+            raise FieldError(
+                "adminUser", self.admin_user, "must not be a name Azure reserves (azure_superuser, admin, ...)"
+            )
         if self.high_availability != "Disabled" and self.tier == "Burstable":
             raise FieldError("highAvailability", self.high_availability, "must be Disabled for the Burstable tier")
         if self.high_availability == "ZoneRedundant":

@@ -248,7 +248,7 @@ def overlapping(networks: dict[str, str]) -> tuple[str, str] | None:
     labels = list(parsed)
     for i, first in enumerate(labels):
         for second in labels[i + 1 :]:
-            if parsed[first].overlaps(parsed[second]):  # type: ignore[arg-type]
+            if parsed[first].overlaps(parsed[second]):
                 return first, second
     return None
 

@@ -43,6 +43,8 @@ UNTAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:containerregistry:ScopeMap",
         "azure-native:containerservice:MaintenanceConfiguration",
         "azure-native:containerservice:TrustedAccessRoleBinding",
+        "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra",
+        "azure-native:dbforpostgresql:Configuration",
         "azure-native:dbforpostgresql:Database",
         "azure-native:dbforpostgresql:FirewallRule",
         "azure-native:dns:RecordSet",
@@ -53,7 +55,9 @@ UNTAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:network:Subnet",
         "azure-native:operationalinsights:Table",
         "azure-native:privatedns:PrivateRecordSet",
+        "azure-native:redisenterprise:Database",
         "azure-native:storage:BlobContainer",
+        "azure-native:storage:BlobContainerImmutabilityPolicy",
         "azure-native:storage:BlobServiceProperties",
     }
 )
