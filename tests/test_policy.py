@@ -57,6 +57,12 @@ WORKSPACE = "azure-native:operationalinsights:Workspace"
 RECORD = "azure-native:dns:RecordSet"
 KV_SECRET = "azure-native:keyvault:Secret"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
+PG_SERVER = "azure-native:dbforpostgresql:Server"
+PG_CONFIG = "azure-native:dbforpostgresql:Configuration"
+REDIS = "azure-native:redisenterprise:RedisEnterprise"
+REDIS_DB = "azure-native:redisenterprise:Database"
+STORAGE = "azure-native:storage:StorageAccount"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -759,7 +765,56 @@ CASES: list[Case] = [
         change=Edit(NETWORK_POLICY, "app-default-deny", "spec.egress", [{}]),
         at_changed=False,
     ),
-]
+    # ---------------------------------------------------------------- private network and data services
+    Case("postgres-no-subnet", "data-services-private", "prod", "has no delegated subnet",
+         change=Edit(PG_SERVER, "postgres-server", "network.delegatedSubnetResourceId", DELETE)),
+    Case("postgres-public", "data-services-private", "dev", "network.publicNetworkAccess is Enabled",
+         change=Edit(PG_SERVER, "postgres-server", "network.publicNetworkAccess", "Enabled")),
+    Case("redis-public", "data-services-private", "staging", "publicNetworkAccess is 'Enabled'",
+         change=Edit(REDIS, "redis-cache", "publicNetworkAccess", "Enabled")),
+    Case("storage-public", "data-services-private", "prod", "publicNetworkAccess is 'Enabled'",
+         change=Edit(STORAGE, "backups-account", "publicNetworkAccess", "Enabled")),
+    Case("storage-shared-key", "data-services-private", "dev", "allowSharedKeyAccess is True",
+         change=Edit(STORAGE, "backups-account", "allowSharedKeyAccess", True)),
+    Case("vault-public-in-staging", "data-services-private", "staging", "keyVault.publicNetworkAccess: Disabled",
+         change=Edit(VAULT, "secrets-vault", "properties.publicNetworkAccess", "Enabled")),
+    Case("vault-firewall-allow", "data-services-private", "dev", "networkAcls.defaultAction is 'Allow'",
+         change=Edit(VAULT, "secrets-vault", "properties.networkAcls.defaultAction", "Allow")),
+    Case("registry-public-in-prod", "data-services-private", "prod", "publicNetworkAccess is 'Enabled'",
+         change=Edit(REGISTRY, "registry-acr", "publicNetworkAccess", "Enabled")),
+    Case("redis-tls-1.0", "data-services-tls", "prod", "minimumTlsVersion is '1.0'",
+         change=Edit(REDIS, "redis-cache", "minimumTlsVersion", "1.0")),
+    Case("redis-plaintext", "data-services-tls", "dev", "clientProtocol is 'Plaintext'",
+         change=Edit(REDIS_DB, "redis-database", "clientProtocol", "Plaintext")),
+    Case("storage-tls-1.0", "data-services-tls", "staging", "minimumTlsVersion is 'TLS1_0'",
+         change=Edit(STORAGE, "backups-account", "minimumTlsVersion", "TLS1_0")),
+    Case("postgres-tls-off", "postgres-requires-tls", "prod", "no require_secure_transport=on",
+         change=Edit(PG_CONFIG, "postgres-require-tls", "name", "ssl_min_protocol_version"), at_changed=False),
+    Case("postgres-no-ha-in-prod", "production-data-resilience", "prod", "set postgres.highAvailability",
+         change=Edit(PG_SERVER, "postgres-server", "highAvailability.mode", "Disabled")),
+    Case("postgres-no-geo-backup", "production-data-resilience", "prod", "geoRedundantBackup is 'Disabled'",
+         change=Edit(PG_SERVER, "postgres-server", "backup.geoRedundantBackup", "Disabled")),
+    Case("postgres-short-retention", "production-data-resilience", "prod", "backupRetentionDays is 7",
+         sets={"postgres.backupRetentionDays": "7"}),
+    Case("redis-no-ha-in-prod", "production-data-resilience", "prod", "set redis.highAvailability: true",
+         sets={"redis.highAvailability": "false"}),
+    Case("backups-mutable-in-prod", "production-data-resilience", "prod", "is not immutable",
+         change=Edit(BLOB_CONTAINER, "backups-container", "immutableStorageWithVersioning", DELETE)),
+    Case("no-encryption-at-host", "aks-node-hardening", "dev", "enableEncryptionAtHost is False",
+         change=Edit(AGENT_POOL, "cluster-workload-pool", "enableEncryptionAtHost", False)),
+    Case("system-pool-no-encryption-at-host", "aks-node-hardening", "prod", "enable_encryption_at_host=True",
+         change=Edit(CLUSTER, "cluster-aks", "agentPoolProfiles[0].enableEncryptionAtHost", DELETE)),
+    Case("no-azure-policy-in-staging", "aks-node-hardening", "staging", "azurepolicy add-on is off",
+         change=Edit(CLUSTER, "cluster-aks", "addonProfiles.azurepolicy.enabled", False)),
+    Case("no-image-cleaner-in-prod", "aks-node-hardening", "prod", "Image Cleaner is off",
+         change=Edit(CLUSTER, "cluster-aks", "securityProfile.imageCleaner.enabled", False)),
+    Case("generated-secret-without-expiry", "generated-secrets-expire", "prod", "has no expiry",
+         change=Edit(KV_SECRET, "secrets-jwt-access-secret", "properties", {"value": "x", "contentType": "text/plain"})),
+    Case("prod-database-unprotected", "protect-stateful-resources", "prod", "set ResourceOptions(protect=True)",
+         change=Protect(PG_SERVER, "postgres-server", False)),
+    Case("prod-cache-unprotected", "protect-stateful-resources", "prod", "set ResourceOptions(protect=True)",
+         change=Protect(REDIS_DB, "redis-database", False)),
+]  # fmt: skip
 
 POLICY_NAMES = [p.name for p in POLICIES]
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
@@ -1111,7 +1166,12 @@ def test_registry_lists_every_rule_defined_in_the_rule_modules():
     ]
     assert defined
     assert {id(p) for p in defined} == {id(p) for p in POLICIES}
-    assert [m.__name__.rsplit(".", 1)[-1] for m in rule_package.RULE_MODULES] == ["azure", "kubernetes", "stack"]
+    assert [m.__name__.rsplit(".", 1)[-1] for m in rule_package.RULE_MODULES] == [
+        "azure",
+        "private",
+        "kubernetes",
+        "stack",
+    ]
     for module in _rule_modules():
         for value in vars(module).get("POLICIES", []):
             assert any(value is p for p in POLICIES), f"{module.__name__}: {value.name} is not in the pack"

@@ -349,7 +349,21 @@ def check_dns_ttl(resource_type, props, urn, name, opts, config) -> Iterable[str
         yield f"{record}: ttl {value} is outside {low}..{high} seconds; set a ttl in that range."
 
 
-PROTECTED_TYPES = [VAULT, ZONE, MANAGED_CLUSTER, REGISTRY, WORKSPACE, PUBLIC_IP]
+PROTECTED_TYPES = [
+    VAULT,
+    ZONE,
+    MANAGED_CLUSTER,
+    REGISTRY,
+    WORKSPACE,
+    PUBLIC_IP,
+    "azure-native:network:VirtualNetwork",
+    "azure-native:dbforpostgresql:Server",
+    "azure-native:dbforpostgresql:Database",
+    "azure-native:redisenterprise:RedisEnterprise",
+    "azure-native:redisenterprise:Database",
+    "azure-native:storage:StorageAccount",
+    "azure-native:storage:BlobContainer",
+]
 
 POLICIES = [
     resource_policy(
@@ -476,7 +490,8 @@ POLICIES = [
     resource_policy(
         name="protect-stateful-resources",
         description="In protected stacks, resources holding state that cannot be recreated (Key Vault, DNS zone, "
-        "AKS cluster, registry, Log Analytics workspace, static public IP) are protected from deletion.",
+        "AKS cluster, registry, Log Analytics workspace, static public IP, VNet, databases, cache, backups) are "
+        "protected from deletion.",
         check=check_protected,
         resource_types=None,
         severity=Severity.HIGH,
