@@ -135,7 +135,6 @@ vault = SecretVault(
         site,
         key_vault=cfg.key_vault,
         tenant_id=azure.tenant_id,
-        deployer=azure.deployer,
         secrets=held_secrets,
         values={
             **generated.values,

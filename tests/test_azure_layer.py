@@ -66,7 +66,6 @@ TAGLESS = {ROLE_ASSIGNMENT, FEDERATION, MAINTENANCE, RECORD} | {
 
 # Built-in role definition IDs (references.md).
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-KV_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 DNS_ZONE_CONTRIBUTOR = "befefa01-2a29-4197-83a8-272ff33ce314"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -510,7 +509,6 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
     vault_id = _arm(stack, f"Microsoft.KeyVault/vaults/{VAULT_NAME[stack]}")
     cluster_id = _arm(stack, f"Microsoft.ContainerService/managedClusters/{CLUSTER_NAME[stack]}")
     expected = {
-        (KV_SECRETS_OFFICER, vault_id, mocks.DEPLOYER_OBJECT_ID),
         (KV_SECRETS_USER, vault_id, principals[f"system:serviceaccount:{namespace}:keyvault-reader"]),
         # The cloud provider lists public IPs per resource group: the role is on the IP's group.
         (NETWORK_CONTRIBUTOR, ip_id.split("/providers/")[0], principals["control-plane"]),

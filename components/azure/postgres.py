@@ -80,7 +80,7 @@ class PostgresServer(pulumi.ComponentResource):
                 # Storage grows on its own (auto_grow) and never shrinks; after a failover the primary and
                 # standby zones swap. Declaring the initial values again would fight both.
                 ignore_changes=[
-                    "storage.storageSizeGb",
+                    "storage.storageSizeGB",
                     "availabilityZone",
                     "highAvailability.standbyAvailabilityZone",
                 ],

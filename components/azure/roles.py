@@ -13,7 +13,6 @@ from .context import Principal
 # Built-in role definition IDs (identical in every tenant).
 ROLES: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "DNS Zone Contributor": "befefa01-2a29-4197-83a8-272ff33ce314",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",

@@ -11,8 +11,7 @@ from pulumi_azure_native import keyvault
 from ..config import KeyVaultConfig
 from ..config import secrets as catalog
 from ..options import removable
-from . import roles
-from .context import Placement, Principal
+from .context import Placement
 from .private_link import Endpoint, private_endpoint
 
 
@@ -24,8 +23,6 @@ class SecretVaultArgs:
     """Vault name, purge protection, network access."""
     tenant_id: pulumi.Input[str]
     """Entra ID tenant of the vault."""
-    deployer: Principal
-    """Principal running pulumi, made Key Vault Secrets Officer."""
     secrets: tuple[catalog.StackSecret, ...]
     """Every secret the vault holds (``config.secrets.stack_secrets``)."""
     values: Mapping[str, pulumi.Input[str]]
@@ -81,10 +78,9 @@ class SecretVault(pulumi.ComponentResource):
             **where.located(),
             opts=where.kept(self, import_=args.existing_id),
         )
-        officer = roles.deployer_access(
-            f"{name}-deployer-secrets-officer", vault, "Key Vault Secrets Officer", args.deployer, where.subscription_id
-        )
-        secret_opts = removable(vault, depends_on=[officer])
+        # Secrets are written through ARM (Microsoft.KeyVault/vaults/secrets/write, in the deployer's
+        # Contributor): no data-plane role, so the deployer can write every secret but read none.
+        secret_opts = removable(vault)
 
         private_endpoint(
             f"{name}-endpoint",

@@ -526,7 +526,7 @@ class AddonsConfig(Model):
 
 class DeployerConfig(Model):
     object_id: Uuid | None = None
-    """Principal granted cluster admin and Key Vault Secrets Officer; unset means whoever runs pulumi.
+    """Principal granted cluster admin; unset means whoever runs pulumi.
     Pin it to the CI service principal (or a group) so assignments do not churn between people and CI."""
     principal_type: Literal["ServicePrincipal", "User", "Group"] | None = None
     """Type of the deployer. Azure rejects a role assignment whose type does not match the principal
