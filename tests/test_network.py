@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -154,16 +155,11 @@ def test_the_vault_holds_exactly_what_the_servers_use(plan, stack):
     assert _vault_value(result, "postgres-url") == _digest(
         {"value": postgres_url(cfg.postgres, host, password), "contentType": "text/plain"}
     )
-    keys, _ = mocks.PlausibleMocks(stack).call(
-        type(
-            "Args",
-            (),
-            {
-                "token": "azure-native:redisenterprise:listDatabaseKeys",
-                "args": {"clusterName": cfg.redis.name, "databaseName": "default"},
-            },
-        )()  # fmt: skip
+    lookup = SimpleNamespace(
+        token="azure-native:redisenterprise:listDatabaseKeys",
+        args={"clusterName": cfg.redis.name, "databaseName": "default"},
     )
+    keys, _ = mocks.PlausibleMocks(stack).call(lookup)  # type: ignore[arg-type]
     redis_host = f"{cfg.redis.name}.eastus.redis.azure.net"
     assert _vault_value(result, "redis-password") == _digest({"value": keys["primaryKey"], "contentType": "text/plain"})
     assert _vault_value(result, "redis-url") == _digest(
