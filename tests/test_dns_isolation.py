@@ -229,4 +229,4 @@ def test_a_ci_identity_deployer_is_typed_service_principal(monkeypatch, bootstra
     monkeypatch.setattr(references, "RENDERER", lambda *_: ({**bootstrap_outputs, "ciIdentities": ci}, set()))
     result = engine.run(PROJECT_DIR, stackconfig.load(PROJECT_DIR, "dev"), repo_root=PROJECT_DIR)
     mine = [r["inputs"] for r in result.by_type(ROLE) if r["inputs"]["principalId"] == mocks.DEPLOYER_OBJECT_ID]
-    assert len(mine) == 2 and {i["principalType"] for i in mine} == {"ServicePrincipal"}
+    assert len(mine) == 1 and {i["principalType"] for i in mine} == {"ServicePrincipal"}

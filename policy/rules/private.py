@@ -50,6 +50,10 @@ def _label(resource_type: str, props: dict[str, Any], name: str, *keys: str) -> 
 
 
 def check_data_services_private(resource_type, props, urn, name, opts, config) -> Iterable[str]:
+    if stack_of(urn) not in config["environmentStacks"]:
+        # The bootstrap's state store and stack keys serve CI runners over the internet, Entra ID only
+        # (docs/bootstrap.md): the environments' data services are what this rule keeps private.
+        return
     if resource_type == POSTGRES_SERVER:
         label = _label(resource_type, props, name, "serverName")
         network = props.get("network")
@@ -227,6 +231,7 @@ POLICIES = [
         severity=Severity.CRITICAL,
         remediation="Use the delegated subnet or a private endpoint and set publicNetworkAccess to Disabled.",
         settings=[
+            string_list("environmentStacks", ["dev", "staging", "prod"], "Stacks whose data services are private."),
             string_list("privateVaultStacks", ["staging", "prod"], "Stacks whose Key Vault has public access off."),
             string_list("privateRegistryStacks", ["prod"], "Stacks whose registry has public access off."),
         ],
