@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import storage
@@ -14,6 +15,37 @@ from .private_link import Endpoint, private_endpoint
 
 CONTAINER = "database-backups"
 """The container the seeds back the database up to."""
+
+
+def entra_only_account() -> dict[str, Any]:
+    """Storage account settings of every account the platform keeps data in: Entra ID sign-in only (no
+    shared keys, nothing anonymous, no cross-tenant copies), TLS 1.2 over HTTPS."""
+    return {
+        "kind": storage.Kind.STORAGE_V2,
+        "allow_blob_public_access": False,
+        "allow_shared_key_access": False,
+        "default_to_o_auth_authentication": True,
+        "allow_cross_tenant_replication": False,
+        "minimum_tls_version": storage.MinimumTlsVersion.TLS1_2,
+        "enable_https_traffic_only": True,
+    }
+
+
+def versioned_blob_service(
+    name: str, account: storage.StorageAccount, where: Placement, days: int, opts: pulumi.ResourceOptions
+) -> storage.BlobServiceProperties:
+    """Blob versioning with soft delete of blobs, versions and containers for ``days``: an overwrite or a
+    deletion can be undone within that window."""
+    return storage.BlobServiceProperties(
+        f"{name}-blob-service",
+        account_name=account.name,
+        resource_group_name=where.resource_group_name,
+        blob_services_name="default",
+        is_versioning_enabled=True,
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=days),
+        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=days),
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)
@@ -46,14 +78,9 @@ class BackupStore(pulumi.ComponentResource):
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=cfg.storage_account,
-            kind="StorageV2",
             sku=storage.SkuArgs(name=f"Standard_{redundancy}"),
             access_tier=storage.AccessTier.COOL,
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
+            **entra_only_account(),
             public_network_access="Disabled",
             network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="None"),
             # Version-level immutability has to be allowed on the account before a container can use it.
@@ -61,18 +88,7 @@ class BackupStore(pulumi.ComponentResource):
             **where.located(),
             opts=where.kept(self),
         )
-        service = storage.BlobServiceProperties(
-            f"{name}-blob-service",
-            account_name=account.name,
-            resource_group_name=where.resource_group_name,
-            blob_services_name="default",
-            is_versioning_enabled=True,
-            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=cfg.soft_delete_days),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=cfg.soft_delete_days
-            ),
-            opts=removable(account),
-        )
+        service = versioned_blob_service(name, account, where, cfg.soft_delete_days, removable(account))
         container = storage.BlobContainer(
             f"{name}-container",
             account_name=account.name,

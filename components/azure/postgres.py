@@ -97,24 +97,21 @@ class PostgresServer(pulumi.ComponentResource):
             tenant_id=args.tenant_id,
             opts=removable(server),
         )
-        tls = pg.Configuration(
-            f"{name}-require-tls",
-            server_name=server.name,
-            resource_group_name=where.resource_group_name,
-            configuration_name="require_secure_transport",
-            value="on",
-            source="user-override",
-            opts=removable(server, depends_on=[admin]),
-        )
-        pg.Configuration(
-            f"{name}-tls-version",
-            server_name=server.name,
-            resource_group_name=where.resource_group_name,
-            configuration_name="ssl_min_protocol_version",
-            value="TLSv1.2",
-            source="user-override",
-            opts=removable(server, depends_on=[tls]),
-        )
+        # Pinned rather than left to defaults that may change: TLS required, 1.2 at least.
+        previous: pulumi.Resource = admin
+        for label, parameter, value in (
+            ("require-tls", "require_secure_transport", "on"),
+            ("tls-version", "ssl_min_protocol_version", "TLSv1.2"),
+        ):
+            previous = pg.Configuration(
+                f"{name}-{label}",
+                server_name=server.name,
+                resource_group_name=where.resource_group_name,
+                configuration_name=parameter,
+                value=value,
+                source="user-override",
+                opts=removable(server, depends_on=[previous]),
+            )
         pg.Database(
             f"{name}-database",
             server_name=server.name,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import storage
 
+from ..azure.backups import entra_only_account, versioned_blob_service
 from ..azure.context import Placement
 from .settings import StateConfig
 
@@ -33,35 +34,18 @@ class StateStore(pulumi.ComponentResource):
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=cfg.account_name,
-            kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=cfg.sku),
-            allow_blob_public_access=False,
             # Entra ID only. Pulumi's azblob:// backend opens the bucket with gocloud's
             # azureblob.NewDefaultClient (pulumi/pulumi pkg/backend/diy/backend.go); without
             # AZURE_STORAGE_KEY, a SAS token or a connection string it authenticates with
             # azidentity.NewDefaultAzureCredential (google/go-cloud blob/azureblob/azureblob.go,
             # newCredInfoFromEnv -> credTypeDefault): the Azure CLI login, a workload identity or the
             # GitHub OIDC login all work with shared keys off.
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
-            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
-            enable_https_traffic_only=True,
+            **entra_only_account(),
             **where.located(),
             opts=where.kept(self),
         )
-        service = storage.BlobServiceProperties(
-            f"{name}-blob-service",
-            account_name=account.name,
-            resource_group_name=where.resource_group_name,
-            blob_services_name="default",
-            is_versioning_enabled=True,
-            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=cfg.soft_delete_days),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=cfg.soft_delete_days
-            ),
-            opts=where.kept(self),
-        )
+        service = versioned_blob_service(name, account, where, cfg.soft_delete_days, where.kept(self))
         container = storage.BlobContainer(
             f"{name}-container",
             account_name=account.name,
