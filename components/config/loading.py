@@ -256,7 +256,8 @@ def other_address_spaces(project_dir: Path, stack: str) -> dict[str, str]:
         if other == stack:
             continue
         try:
-            document = yaml.safe_load(path.read_text()) or {}
+            # The C loader where libyaml is present: this runs at the start of every program run.
+            document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except (OSError, yaml.YAMLError):
             continue  # another stack's broken file is that stack's error, reported when it runs
         network = ((document.get("config") or {}).get(f"{PROJECT}:network") or {}) if isinstance(document, dict) else {}
