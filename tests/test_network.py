@@ -189,7 +189,7 @@ def test_data_services_are_configured_as_the_stack_says(plan, stack):
     tls = result.one("azure-native:dbforpostgresql:Configuration", "postgres-require-tls")["inputs"]
     assert (tls["configurationName"], tls["value"]) == ("require_secure_transport", "on")
     admin = result.one("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra", "postgres-entra-admin")["inputs"]
-    assert (admin["principalType"], admin["principalName"]) == ("Group", "broxiva-aks-admins")
+    assert (admin["principalType"], admin["principalName"]) == ("group", "broxiva-aks-admins")
     cache = result.one("azure-native:redisenterprise:RedisEnterprise", "redis-cache")["inputs"]
     assert cache["publicNetworkAccess"] == "Disabled"
     assert cache["minimumTlsVersion"] == "1.2"

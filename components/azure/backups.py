@@ -118,7 +118,7 @@ class BackupStore(pulumi.ComponentResource):
             where=where,
             endpoint=args.endpoint,
             target_id=account.id,
-            target_name=account.name,
+            target_name=cfg.storage_account,
             group_id="blob",
             opts=removable(account),
         )

@@ -73,7 +73,6 @@ class PostgresServer(pulumi.ComponentResource):
             # "As long as password authentication is enabled, this password can be changed at any time"
             # (the SDK's administrator_login_password): a rotation updates the server in place.
             administrator_login_password=args.admin_password,
-            create_mode="Create",
             **where.located(),
             opts=where.kept(
                 self,
@@ -93,7 +92,7 @@ class PostgresServer(pulumi.ComponentResource):
             resource_group_name=where.resource_group_name,
             object_id=cfg.entra_admin.object_id,
             principal_name=cfg.entra_admin.name,
-            principal_type="Group",
+            principal_type="group",  # the API's enum is lowercase (PrincipalType: user, servicePrincipal, group)
             tenant_id=args.tenant_id,
             opts=removable(server),
         )

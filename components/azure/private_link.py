@@ -43,18 +43,19 @@ def private_endpoint(
     where: Placement,
     endpoint: Endpoint,
     target_id: pulumi.Input[str],
-    target_name: pulumi.Input[str],
+    target_name: str,
     group_id: str,
     opts: pulumi.ResourceOptions,
 ) -> network.PrivateEndpoint:
     """A private endpoint to ``target_id``'s ``group_id`` sub-resource, with a zone group that keeps its A
     records in the matching private DNS zone (Azure writes and removes them with the endpoint)."""
-    endpoint_name = pulumi.Output.from_input(target_name).apply(lambda n: f"{n}-{group_id.lower()}-pe")
+    # From the service's configured name, so that even a first preview shows the endpoint's name.
+    endpoint_name = f"{target_name}-{group_id.lower()}-pe"
     pe = network.PrivateEndpoint(
         name,
         private_endpoint_name=endpoint_name,
         subnet=network.SubnetArgs(id=endpoint.subnet_id),
-        custom_network_interface_name=endpoint_name.apply(lambda n: f"{n}-nic"),
+        custom_network_interface_name=f"{endpoint_name}-nic",
         private_link_service_connections=[
             network.PrivateLinkServiceConnectionArgs(
                 name=endpoint_name, private_link_service_id=target_id, group_ids=[group_id]

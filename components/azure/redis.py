@@ -74,7 +74,7 @@ class ManagedRedis(pulumi.ComponentResource):
             where=where,
             endpoint=args.endpoint,
             target_id=cache.id,
-            target_name=cache.name,
+            target_name=cfg.name,
             group_id="redisEnterprise",
             opts=removable(cache),
         )

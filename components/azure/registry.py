@@ -67,7 +67,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             where=where,
             endpoint=args.endpoint,
             target_id=registry.id,
-            target_name=registry.name,
+            target_name=args.registry_name,
             group_id="registry",
             opts=removable(registry),
         )

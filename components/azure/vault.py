@@ -87,7 +87,7 @@ class SecretVault(pulumi.ComponentResource):
             where=where,
             endpoint=args.endpoint,
             target_id=vault.id,
-            target_name=vault.name,
+            target_name=args.key_vault.name,
             group_id="vault",
             opts=removable(vault),
         )

@@ -300,7 +300,9 @@ class PostgresConfig(Model):
     sku: Annotated[str, Field(pattern=r"^Standard_[A-Za-z0-9_]+$")]
     """Compute size of the tier: Standard_B* (Burstable), Standard_D* (GeneralPurpose), Standard_E* (MemoryOptimized)."""
     storage_gb: Literal[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767]
-    """Storage size in GiB (grows on its own when nearly full; never shrinks)."""
+    """Initial storage size in GiB. Afterwards Azure grows it on its own when nearly full (auto-grow) and the program
+    leaves the size alone (it never shrinks); grow it ahead of time with az postgres flexible-server update
+    --storage-size."""
     backup_retention_days: Annotated[int, Strict(), Field(ge=7, le=35)] = 7
     """Point-in-time restore window (prod: 35)."""
     geo_redundant_backup: bool = False
