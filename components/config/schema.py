@@ -724,7 +724,7 @@ class StackConfig(Model):
     addons: AddonsConfig = AddonsConfig()
     """Sizing of the in-cluster add-ons."""
     deployer: DeployerConfig = DeployerConfig()
-    """Who is granted the access the program itself needs (cluster admin, secrets officer)."""
+    """Who is granted the access the program itself needs (cluster admin)."""
     rbac: NamespaceRbac = NamespaceRbac()
     """Namespace access for Entra ID groups."""
     apps: Mapping[Label, AppConfig]
