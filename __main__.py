@@ -1,11 +1,14 @@
 """The Broxiva platform: configuration in, components wired together, outputs out."""
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pulumi
 
 from components import config, names
-from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, ReleaseSetArgs
+from components.config import AppConfig
+from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, GateSettings, ReleaseSetArgs
+from components.apps.migrations import Migrations, MigrationsArgs
 from components.apps.routes import RoutedApp, Routes, RoutesArgs
 from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
@@ -102,7 +105,7 @@ generated = GeneratedSecrets(
     "secrets",
     GeneratedSecretsArgs(
         held_secrets,
-        rotation=cfg.secrets.rotation,
+        settings=cfg.secrets,
         # First made under the vault component (also named "secrets"); the alias keeps every value.
         moved_from=pulumi.create_urn("secrets", "broxiva:azure:SecretVault"),
     ),
@@ -237,11 +240,13 @@ external_secrets = ExternalSecrets(
         app_env=vault.app_env,
         refresh_interval=cfg.secrets.refresh_interval,
         replicas=cfg.addons.controller_replicas,
+        secrets_version=secrets.secrets_version(cfg.secrets),
         pull_secret=PullSecret(cfg.registry.pull_token_secret, cfg.registry.host, cfg.registry.pull_username)
         if cfg.registry.pull_token_secret
         else None,
     ),
-    opts=in_cluster,
+    # A rotation's re-sync comes after the vault holds the new values.
+    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[vault])),
 )
 CertManager(
     "cert-manager",
@@ -269,35 +274,53 @@ pods = PodEnvironment(
     secret=external_secrets.secret_name,
     pull_secret=external_secrets.pull_secret_name,
     spread_zones=len(zones) > 1,
+    secrets_version=secrets.secrets_version(cfg.secrets),
+    secrets_version_key=external_secrets.version_key,
 )
 app_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[external_secrets, app_ns]))
+migrations = Migrations(
+    "migrations", MigrationsArgs(apps=cfg.apps, colors=cfg.colors, namespace=app_ns.namespace, pods=pods), opts=app_opts
+)
+gate = GateSettings(image=f"{cfg.registry.server}/{cfg.release.gate_image}", timeout_seconds=cfg.release.gate_timeout_seconds)
+gates: dict[str, list[pulumi.Resource]] = {}
 routed: list[RoutedApp] = []
-releases: list[pulumi.Resource] = []
-for app_name, app in sorted(cfg.apps.items()):
-    release_args = ReleaseSetArgs(
+
+
+def release_args(app_name: str, app: AppConfig, extra_waits: Mapping[str, Sequence[pulumi.Resource]]) -> ReleaseSetArgs:
+    waits = {color: [*(migrations.jobs.get(color, []) if app.database else []), *extra_waits.get(color, [])] for color in names.COLORS}
+    return ReleaseSetArgs(
         app_name=app_name,
         app=app,
         colors=cfg.colors,
         namespace=app_ns.namespace,
         pods=pods,
         disruption_budgets=len(zones) > 1,
+        active_color=cfg.active_color,
+        waits_for=waits,
     )
-    if app.kind == "worker":
-        Worker(app_name, release_args, opts=app_opts)
-        continue
+
+
+for app_name, app in sorted(cfg.routed_apps.items()):
     service = BlueGreenService(
-        app_name, BlueGreenServiceArgs(**vars(release_args), active_color=cfg.active_color), opts=app_opts
+        app_name,
+        BlueGreenServiceArgs(**vars(release_args(app_name, app, {})), canary_weight=cfg.canary_weight, gate=gate),
+        opts=app_opts,
     )
-    releases.append(service)
+    for color, job in service.gate_jobs.items():
+        gates.setdefault(color, []).append(job)
     routed.append(
         RoutedApp(
             name=app_name,
             hosts=tuple(getattr(cfg.domains, host) for host in app.hosts),
             path_prefix=app.path_prefix,
-            stable_service=service.stable_service,
-            preview_service=service.preview_service,
+            color_services=service.color_services,
+            gates=tuple(service.gate_jobs.values()),
         )
     )
+# Workers of a color take jobs only once that color's routed apps have passed their gates.
+for app_name, app in sorted(cfg.apps.items()):
+    if app.kind == "worker":
+        Worker(app_name, release_args(app_name, app, gates), opts=app_opts)
 Routes(
     "routes",
     RoutesArgs(
@@ -305,11 +328,12 @@ Routes(
         gateway_name=edge.gateway_name,
         listeners=edge.listeners,
         apps=routed,
+        active_color=cfg.active_color,
         canary_weight=cfg.canary_weight,
         domains=cfg.domains,
+        stickiness=cfg.canary_stickiness,
     ),
-    # A route never points at a Service before the release behind it exists.
-    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=releases)),
+    opts=in_cluster,
 )
 
 pulumi.export("environment", cfg.environment)

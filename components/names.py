@@ -7,6 +7,8 @@ uses it, and a component that refers to the object reads it from the creator's o
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Literal
 
 Color = Literal["blue", "green"]
@@ -69,8 +71,13 @@ def deployment_name(app: str, color: str) -> str:
     return f"{app}-{color}"
 
 
+def color_service_name(app: str, color: str) -> str:
+    """``<app>-<color>``: the Service with a fixed selector on one color, what the routes weigh."""
+    return f"{app}-{color}"
+
+
 def stable_service_name(app: str) -> str:
-    """The Service on the active color: what in-cluster callers and the routes use."""
+    """The Service on the active color: what in-cluster callers use."""
     return app
 
 
@@ -82,3 +89,27 @@ def preview_service_name(app: str) -> str:
 def certificate_secret_names(environment: str) -> dict[str, str]:
     """Certificate (and TLS Secret) names per certificate: the Gateway serves them, cert-manager issues them."""
     return {"api": f"broxiva-api-tls-{environment}", "web": f"broxiva-web-tls-{environment}"}
+
+
+DNS_LABEL_MAX = 63
+
+
+def tag_slug(tag: str) -> str:
+    """An image tag as DNS label characters: v1.5.0 -> v1-5-0."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", tag.lower()).strip("-")
+    return re.sub(r"-{2,}", "-", slug) or "tag"
+
+
+def release_job_name(app: str, purpose: str, color: str, tag: str) -> str:
+    """``<app>-<purpose>-<color>-<tag>``, a DNS label (Job names become a pod label value: at most 63
+    characters). A tag too long to fit is cut and followed by a digest of the whole tag, so two tags never share
+    a name."""
+    head = f"{app}-{purpose}-{color}-"
+    slug = tag_slug(tag)
+    if len(head) + len(slug) <= DNS_LABEL_MAX:
+        return head + slug
+    digest = hashlib.sha256(tag.encode()).hexdigest()[:8]
+    room = DNS_LABEL_MAX - len(head) - len(digest) - 1
+    if room < 1:
+        raise ValueError(f"app name {app!r} leaves no room for a tag in a Job name")
+    return f"{head}{slug[:room].rstrip('-')}-{digest}"

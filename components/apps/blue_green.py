@@ -1,8 +1,10 @@
-"""One routed app as a blue and a green release behind a stable and a preview Service."""
+"""One routed app as a blue and a green release: a Service per color for the routes, the stable and preview
+Services for in-cluster callers, and a promotion gate before any of them sends traffic to a color."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -10,24 +12,36 @@ import pulumi_kubernetes as k8s
 
 from .. import names
 from ..config import AppConfig, ColorsConfig
+from . import jobs, traffic
 from . import workload_spec as ws
 
+PATCH_FORCE = "pulumi.com/patchForce"
+"""pulumi-kubernetes applies an object carrying it with server-side apply's force (provider/pkg/await/await.go)."""
 
-def releases(name: str, app: AppConfig, colors: ColorsConfig) -> list[ws.Release]:
-    """The colors that have a tag; a color that is not running is scaled to zero (no HPA)."""
+
+def releases(
+    name: str, app: AppConfig, colors: ColorsConfig, active: names.Color | None = None
+) -> list[ws.Release]:
+    """The colors that have a tag. A color that is not running is scaled to zero (no HPA). With ``active``
+    (workers), the idle color runs ``idleReplicas`` (0 unless set) instead of the app's replicas."""
     out = []
     for color in names.COLORS:
         color_cfg = colors.of(color)
         if color_cfg.tag is None:
             continue
-        running = color_cfg.running
+        full = color_cfg.running and (active is None or color == active)
+        replicas = app.replicas if full else (app.idle_replicas or 0) if color_cfg.running else 0
+        autoscaled = full and app.autoscaling is not None
         out.append(
             ws.Release(
                 app=name,
                 color=color,
                 tag=color_cfg.tag,
-                replicas=app.replicas if running else 0,
-                autoscaled=running and app.autoscaling is not None,
+                replicas=replicas,
+                autoscaled=autoscaled,
+                # Scaling down a color an HPA sized: its replica count was the HPA controller's field, and
+                # server-side apply refuses to take it over unless forced (pulumi-kubernetes #2491, #2569).
+                force_replicas=not autoscaled and app.autoscaling is not None,
             )
         )
     return out
@@ -56,21 +70,40 @@ class ReleaseSetArgs:
     pods: ws.PodEnvironment
     """Registry, settings and scheduling shared by every pod."""
     disruption_budgets: bool
-    """PodDisruptionBudgets for running colors (prod)."""
+    """PodDisruptionBudgets for colors that run more than one replica (prod)."""
+    active_color: names.Color
+    """The color that takes the traffic (routed apps) or the jobs (workers)."""
+    waits_for: Mapping[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    """Per color, what its Deployments roll out after: the color's migration Jobs, and for workers the gates
+    of the color's routed apps."""
 
 
-def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -> dict[str, k8s.apps.v1.Deployment]:
-    """Deployments ``<app>-blue`` / ``<app>-green`` with their HPAs and PDBs, children of ``parent``."""
-    deployments = {}
-    for release in releases(args.app_name, args.app, args.colors):
+def declare_releases(
+    name: str, args: ReleaseSetArgs, parent: pulumi.Resource, *, follow_active: bool = False
+) -> dict[str, k8s.apps.v1.Deployment]:
+    """Deployments ``<app>-blue`` / ``<app>-green`` with their HPAs and PDBs, children of ``parent``. With
+    ``follow_active`` (workers) only the active color runs at full size, and the idle color is scaled down only
+    after the active one has rolled out, so some color's workers always run."""
+    deployments: dict[str, k8s.apps.v1.Deployment] = {}
+    found = releases(args.app_name, args.app, args.colors, args.active_color if follow_active else None)
+    # The active color first: the idle one's Deployment may wait for it.
+    for release in sorted(found, key=lambda r: r.color != args.active_color):
         deployment_name = names.deployment_name(args.app_name, release.color)
+        waits = list(args.waits_for.get(release.color, ()))
+        if follow_active and release.color != args.active_color and args.active_color in deployments:
+            waits.append(deployments[args.active_color])
+        metadata: dict[str, Any] = {
+            "name": deployment_name,
+            "namespace": args.namespace,
+            "labels": ws.pod_labels(release),
+        }
+        if release.force_replicas:
+            metadata["annotations"] = {PATCH_FORCE: "true"}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-{release.color}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=deployment_name, namespace=args.namespace, labels=ws.pod_labels(release)
-            ),
+            metadata=metadata,
             spec=ws.deployment_spec(args.pods, args.app, release),
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=waits),
         )
         deployments[release.color] = deployment
         if release.autoscaled:
@@ -80,7 +113,7 @@ def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -
                 spec=ws.hpa_spec(args.app, deployment_name),
                 opts=pulumi.ResourceOptions(parent=deployment),
             )
-        if args.disruption_budgets and release.replicas > 1:
+        if args.disruption_budgets and args.app.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{release.color}-pdb",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=deployment_name, namespace=args.namespace),
@@ -91,27 +124,91 @@ def declare_releases(name: str, args: ReleaseSetArgs, parent: pulumi.Resource) -
                 },
                 opts=pulumi.ResourceOptions(parent=deployment),
             )
-    return deployments
+    return {color: deployments[color] for color in names.COLORS if color in deployments}
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """How promotion gates run."""
+
+    image: str
+    """Pinned image with curl and a POSIX shell (``registry.server/release.gateImage``)."""
+    timeout_seconds: int
+    """Deadline of a gate Job."""
 
 
 @dataclass(frozen=True)
 class BlueGreenServiceArgs(ReleaseSetArgs):
-    active_color: names.Color
-    """The color the stable Service selects; the preview Service selects the other one."""
+    canary_weight: int = 0
+    """Percent of the route's traffic on the idle color: the idle color is gated while it is above 0."""
+    gate: GateSettings | None = None
+    """The promotion gate's image and deadline."""
 
 
 class BlueGreenService(pulumi.ComponentResource):
-    """A routed app: both colors, the stable Service ``<app>`` on the active color and the preview
-    Service ``<app>-preview`` on the idle one. Flipping the active color changes only the selectors."""
+    """A routed app: both colors, a Service per color with a fixed selector (what the routes weigh), the stable
+    Service ``<app>`` on the active color and the preview Service ``<app>-preview`` on the idle one.
+
+    Before a color takes traffic, a Job named after app, color and tag runs the app's smoke checks against
+    that color's Service; the stable Service and the routes wait for it."""
 
     stable_service: pulumi.Output[str]
     preview_service: pulumi.Output[str]
+    color_services: dict[str, pulumi.Output[str]]
+    """The per-color Services (names), by color: what the routes weigh."""
+    gate_jobs: dict[str, k8s.batch.v1.Job]
+    """The gates of the colors that take traffic, by color (what a route change depends on)."""
 
     def __init__(self, name: str, args: BlueGreenServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:apps:BlueGreenService", name, None, opts)
+        assert args.gate is not None, "a routed app needs gate settings"
         deployments = declare_releases(name, args, self)
-        active_deployment = deployments.get(args.active_color)
-        # Pulumi waits for the active color's Deployment to be ready before the selector moves to it.
+        tags = {color: args.colors.of(color).tag for color in deployments}
+        services = {
+            color: k8s.core.v1.Service(
+                f"{name}-{color}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=names.color_service_name(args.app_name, color),
+                    namespace=args.namespace,
+                    labels={names.APP_LABEL: args.app_name, names.COLOR_LABEL: color, "broxiva.com/role": "color"},
+                ),
+                spec=service_spec(args.app_name, color),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for color in deployments
+        }
+        self.gate_jobs = {}
+        for color in traffic.gated(args.active_color, args.canary_weight):
+            tag = tags.get(color)
+            if tag is None:  # the config refuses traffic on a color without a tag
+                continue
+            inputs = pulumi.Output.all(services[color].metadata.name, args.namespace, args.pods.pull_secret)
+            self.gate_jobs[color] = k8s.batch.v1.Job(
+                f"{name}-gate-{color}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=jobs.gate_job_name(args.app_name, color, tag),
+                    namespace=args.namespace,
+                    labels={jobs.GATE_FOR_LABEL: args.app_name, names.COLOR_LABEL: color},
+                ),
+                spec=inputs.apply(
+                    lambda parts, gate=args.gate: jobs.gate_job_spec(
+                        app=args.app_name,
+                        checks=args.app.smoke,
+                        url=jobs.service_url(parts[0], parts[1]),
+                        image=gate.image,
+                        timeout_seconds=gate.timeout_seconds,
+                        pull_secret=parts[2],
+                    )
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # The checks run once the color has rolled out (a changed Deployment is awaited first).
+                    depends_on=[deployments[color], services[color]],
+                    # The await ends when the Job succeeds or fails, or after this (job.go's default is 10 min).
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{args.gate.timeout_seconds + 60}s"),
+                ),
+            )
+        active, idle = args.active_color, names.idle_color(args.active_color)
         stable, preview = (
             k8s.core.v1.Service(
                 f"{name}-{role}",
@@ -124,10 +221,22 @@ class BlueGreenService(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
             for role, service_name, color, waits_for in (
-                ("stable", names.stable_service_name(args.app_name), args.active_color, active_deployment),
-                ("preview", names.preview_service_name(args.app_name), names.idle_color(args.active_color), None),
+                # In-cluster callers reach the active color only once it has passed its gate.
+                ("stable", names.stable_service_name(args.app_name), active, _present(self.gate_jobs, active)),
+                ("preview", names.preview_service_name(args.app_name), idle, []),
             )
         )
         self.stable_service = stable.metadata.name
         self.preview_service = preview.metadata.name
-        self.register_outputs({"stable_service": self.stable_service, "preview_service": self.preview_service})
+        self.color_services = {color: svc.metadata.name for color, svc in services.items()}
+        self.register_outputs(
+            {
+                "stable_service": self.stable_service,
+                "preview_service": self.preview_service,
+                "color_services": self.color_services,
+            }
+        )
+
+
+def _present(found: Mapping[str, pulumi.Resource], key: str) -> list[pulumi.Resource]:
+    return [found[key]] if key in found else []

@@ -30,6 +30,8 @@ class Release:
     """Replicas when not autoscaled (0 when the color is scaled down)."""
     autoscaled: bool
     """An HPA owns the replica count."""
+    force_replicas: bool = False
+    """The program sets a replica count an HPA owned before (server-side apply would report a conflict)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class PodEnvironment:
     """Image pull secret, where the registry needs one."""
     spread_zones: bool
     """Spread pods across availability zones (prod)."""
+    secrets_version: str = ""
+    """Version of the synced secrets (``config.secrets.secrets_version``): a new one restarts every pod."""
+    secrets_version_key: pulumi.Input[str] | None = None
+    """Key of the synced Secret that exists only once it holds that version: a pod of the new version cannot
+    start on the old values."""
 
 
 def pod_labels(release: Release) -> dict[str, str]:
@@ -73,27 +80,50 @@ def _volume_name(path: str) -> str:
     return "scratch" + path.replace("/", "-").replace(".", "").replace("_", "-").lower()
 
 
-def container(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
+def container_env(pods: PodEnvironment, app: AppConfig, release: Release) -> list[dict]:
+    """Variables set per container: the color, the tag, the app's own port and the secrets' version."""
+    out: list[dict] = [{"name": "APP_COLOR", "value": release.color}, {"name": "APP_VERSION", "value": release.tag}]
+    if app.port is not None:
+        # Next.js and the API both listen on PORT: each app gets its own, never a shared one.
+        out.append({"name": "PORT", "value": str(app.port)})
+    if pods.secrets_version_key is not None:
+        out.append(
+            {
+                "name": "SECRETS_VERSION",
+                "valueFrom": {"secretKeyRef": {"name": pods.secret, "key": pods.secrets_version_key}},
+            }
+        )
+    return out
+
+
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def _exec_probe(command: tuple[str, ...], *, period: int, failures: int) -> dict:
+    return {"exec": {"command": list(command)}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": 5}
+
+
+def container(env_: PodEnvironment, app: AppConfig, release: Release) -> dict:
     """The app container: env from the ConfigMap and Secret, probes, restricted security context."""
     spec: dict = {
         "name": app.container,
-        "image": image(env, app, release.tag),
+        "image": image(env_, app, release.tag),
         "imagePullPolicy": "IfNotPresent",
-        "envFrom": [{"configMapRef": {"name": env.config_map}}, {"secretRef": {"name": env.secret}}],
-        "env": [{"name": "APP_COLOR", "value": release.color}, {"name": "APP_VERSION", "value": release.tag}],
+        "envFrom": [{"configMapRef": {"name": env_.config_map}}, {"secretRef": {"name": env_.secret}}],
+        "env": container_env(env_, app, release),
         "resources": {
             "requests": {"cpu": app.resources.requests.cpu, "memory": app.resources.requests.memory},
             "limits": {"cpu": app.resources.limits.cpu, "memory": app.resources.limits.memory},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "privileged": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [{"name": _volume_name(p), "mountPath": p} for p in app.writable_paths],
+        "securityContext": dict(RESTRICTED_CONTAINER),
+        "volumeMounts": scratch_volumes(app.writable_paths)[1],
     }
     if app.command:
         spec["command"] = list(app.command)
@@ -104,7 +134,27 @@ def container(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
         spec["livenessProbe"] = _probe(app.probes.liveness, period=10, failures=3)
         # Keep serving while the endpoint is removed from every load balancer, then let SIGTERM drain.
         spec["lifecycle"] = {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}
+    if app.liveness_command:
+        # A worker has no port: the same exec check tells when it has started, is ready and is still alive.
+        spec["startupProbe"] = _exec_probe(app.liveness_command, period=10, failures=30)
+        spec["readinessProbe"] = _exec_probe(app.liveness_command, period=30, failures=2)
+        spec["livenessProbe"] = _exec_probe(app.liveness_command, period=30, failures=3)
     return spec
+
+
+RESTRICTED_POD = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def scratch_volumes(paths: tuple[str, ...]) -> tuple[list[dict], list[dict]]:
+    """(volumes, volumeMounts) of emptyDir scratch space under a read-only root filesystem."""
+    volumes = [{"name": _volume_name(p), "emptyDir": {"sizeLimit": "256Mi"}} for p in paths]
+    return volumes, [{"name": _volume_name(p), "mountPath": p} for p in paths]
 
 
 def pod_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
@@ -113,16 +163,10 @@ def pod_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": app.termination_grace_seconds,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
-            "fsGroup": 10001,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": dict(RESTRICTED_POD),
         "nodeSelector": {POOL_LABEL: WORKLOAD_POOL},
         "containers": [container(env, app, release)],
-        "volumes": [{"name": _volume_name(p), "emptyDir": {"sizeLimit": "256Mi"}} for p in app.writable_paths],
+        "volumes": scratch_volumes(app.writable_paths)[0],
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
@@ -147,12 +191,23 @@ def pod_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
     return spec
 
 
+SECRETS_VERSION_ANNOTATION = "broxiva.com/secrets-version"
+
+
+def pod_metadata(env: PodEnvironment, release: Release) -> dict:
+    """Labels, and the secrets' version: a rotation changes the template, so every pod restarts in the same update."""
+    meta: dict = {"labels": pod_labels(release)}
+    if env.secrets_version:
+        meta["annotations"] = {SECRETS_VERSION_ANNOTATION: env.secrets_version}
+    return meta
+
+
 def deployment_spec(env: PodEnvironment, app: AppConfig, release: Release) -> dict:
     spec: dict = {
         "selector": {"matchLabels": selector_labels(release.app, release.color)},
         "revisionHistoryLimit": 5,
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
-        "template": {"metadata": {"labels": pod_labels(release)}, "spec": pod_spec(env, app, release)},
+        "template": {"metadata": pod_metadata(env, release), "spec": pod_spec(env, app, release)},
     }
     # With an HPA the replica count is the HPA's; setting it here would reset it on every update.
     if not release.autoscaled:

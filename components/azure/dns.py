@@ -123,10 +123,18 @@ def _record_sets(cfg: DnsConfig, gateway_ip: pulumi.Input[str]) -> list[tuple[st
         else:
             values = {"txt_records": [dns.TxtRecordArgs(value=list(record.values))]}
         sets.append((record.type, record.name, record.ttl, values))
-    if cfg.caa_issuer:
-        caa = [dns.CaaRecordArgs(flags=0, tag=tag, value=cfg.caa_issuer) for tag in ("issue", "issuewild")]
-        sets.append(("CAA", "@", 3600, {"caa_records": caa}))
+    caa = caa_records(cfg)
+    if caa:
+        sets.append(("CAA", "@", 3600, {"caa_records": [dns.CaaRecordArgs(flags=0, tag=t, value=v) for t, v in caa]}))
     return sets
+
+
+def caa_records(cfg: DnsConfig) -> list[tuple[str, str]]:
+    """(tag, issuer) of the apex CAA set: ``issue`` for every allowed CA, ``issuewild`` for those allowed
+    wildcards. Without an issuewild property, issue governs wildcards too (RFC 8659 section 4.3)."""
+    wildcard = cfg.caa_issuers if cfg.caa_wildcard_issuers is None else cfg.caa_wildcard_issuers
+    # An empty issuer (";") forbids wildcards outright; leaving issuewild out would let issue govern them.
+    return [("issue", ca) for ca in cfg.caa_issuers] + [("issuewild", ca) for ca in wildcard or (";",)]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from ..names import COLORS
 from . import validation as v
 from .errors import MISSING, ConfigError
 from .schema import StackConfig
+from .secrets import ENCRYPTION_KEYS
 
 
 def check(cfg: StackConfig) -> None:
@@ -86,7 +87,35 @@ def check(cfg: StackConfig) -> None:
             cfg.canary_weight,
             f"must be 0 while the idle color ({cfg.idle_color}) is not running",
         )
+    _check_release(cfg)
     _check_adoption(cfg)
+
+
+def _check_release(cfg: StackConfig) -> None:
+    sticky = cfg.canary_stickiness
+    if sticky is not None:
+        for i, name in enumerate(sticky.apps):
+            if name not in cfg.apps:
+                raise ConfigError(f"canaryStickiness.apps[{i}]", name, f"must be one of the apps {sorted(cfg.apps)}")
+            if name not in cfg.routed_apps:
+                raise ConfigError(
+                    f"canaryStickiness.apps[{i}]",
+                    name,
+                    f"must name an app with a canary route (a service; {name} is a worker and has no route)",
+                )
+        if len(set(sticky.apps)) != len(sticky.apps):
+            raise ConfigError("canaryStickiness.apps", list(sticky.apps), "must not repeat an app")
+    wanted = sorted(ENCRYPTION_KEYS)
+    for name in cfg.secrets.encryption_keys:
+        if name not in ENCRYPTION_KEYS:
+            raise ConfigError(f"secrets.encryptionKeys.{name}", "set", f"must be one of the encryption keys {wanted}")
+    for name in wanted:
+        if name not in cfg.secrets.encryption_keys:
+            raise ConfigError(
+                f"secrets.encryptionKeys.{name}",
+                MISSING,
+                "is required: the version its value was made under (the rotation stamp of its first deployment)",
+            )
 
 
 def _check_network(cfg: StackConfig) -> None:

@@ -385,10 +385,35 @@ class RedisConfig(Model):
         return 10000
 
 
+RotationStamp = Annotated[str, _check(v.rotation_stamp_problem)]
+
+
+class KeyVersions(Model):
+    """The versions of one data-encryption key. Each version is its own generated value, made once and kept
+    for as long as the version is listed: changing ``current`` never changes an existing value."""
+
+    current: RotationStamp
+    """The version the apps encrypt with (the key's Key Vault secret). For a key made before versions existed,
+    the rotation stamp it was generated under (its value is kept)."""
+    previous: RotationStamp | None = None
+    """The version before it, still readable as <name>-previous (<ENV>_PREVIOUS) until the data encrypted with it
+    has been re-encrypted. Dropping it deletes that value."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> KeyVersions:
+        if self.previous == self.current:
+            raise FieldError("previous", self.previous, f"must differ from current ({self.current})")
+        return self
+
+
 class SecretsConfig(Model):
-    rotation: Annotated[str, _check(v.rotation_stamp_problem)]
+    rotation: RotationStamp
     """Rotation stamp YYYY-MM or YYYY-MM-DD (a suffix like .2 for a second rotation that day); changing it
-    regenerates every generated secret (90-day rotation), the PostgreSQL password with it."""
+    regenerates every generated secret except the encryption keys (90-day rotation), the PostgreSQL password
+    with it, re-reads the vault into the cluster and restarts every pod in the same update."""
+    encryption_keys: Mapping[str, KeyVersions]
+    """Versions of the keys that encrypt stored data (encryption-key, kyc-encryption-key), by Key Vault name. The
+    rotation stamp never regenerates them: a new current version keeps the old one as previous."""
     expiry_days: Annotated[int, Strict(), Field(ge=30, le=730)] = 120
     """Generated secrets expire this many days after the rotation stamp's date: a reminder that shows in Key
     Vault (Key Vault and External Secrets still serve an expired secret)."""
@@ -447,8 +472,11 @@ class DnsConfig(Model):
     be the zone the bootstrap stack exports."""
     records: tuple[DnsRecord, ...]
     """The record sets this stack owns."""
-    caa_issuer: DnsName | None = None
-    """Create a CAA record allowing only this CA (letsencrypt.org)."""
+    caa_issuers: tuple[DnsName, ...] = ()
+    """CAs allowed to issue certificates for the zone (CAA issue at the apex): letsencrypt.org for the Gateway's
+    certificates, and in prod amazon.com for the CDN's CloudFront certificate of cdn. Empty: no CAA record."""
+    caa_wildcard_issuers: tuple[DnsName, ...] | None = None
+    """CAs allowed to issue wildcard certificates (CAA issuewild). Unset: the same as caaIssuers."""
 
     @model_validator(mode="after")
     def _unique(self) -> DnsConfig:
@@ -466,10 +494,19 @@ class DnsConfig(Model):
                     record.name,
                     f"must not also hold {', '.join(sorted(others))} records beside a CNAME",
                 )
-        if self.caa_issuer and not any(r.name == "@" for r in self.records):
+        if self.caa_issuers and not any(r.name == "@" for r in self.records):
             raise FieldError(
-                "caaIssuer", self.caa_issuer, "must be unset unless this stack owns the zone apex (a record named @)"
+                "caaIssuers",
+                list(self.caa_issuers),
+                "must be empty unless this stack owns the zone apex (a record named @)",
             )
+        if self.caa_wildcard_issuers is not None and not self.caa_issuers:
+            raise FieldError(
+                "caaWildcardIssuers", list(self.caa_wildcard_issuers), "must be unset while caaIssuers is empty"
+            )
+        for key, issuers in (("caaIssuers", self.caa_issuers), ("caaWildcardIssuers", self.caa_wildcard_issuers)):
+            if issuers and len(set(issuers)) != len(issuers):
+                raise FieldError(key, list(issuers), "must not repeat an issuer")
         return self
 
 
@@ -588,6 +625,20 @@ class Probes(Model):
     """Readiness probe path (also the startup probe)."""
 
 
+class SmokeCheck(Model):
+    path: Annotated[str, _check(v.http_path_problem)]
+    """Request path on the color's Service (starts with /)."""
+    status: Annotated[int, Strict(), Field(ge=100, le=599)] = 200
+    """Expected HTTP status (100-599)."""
+
+
+class MigrationConfig(Model):
+    command: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+    """Command run in the app's image at the release's tag before that color rolls out (npm run migration:run)."""
+    timeout_seconds: Annotated[int, Strict(), Field(ge=60, le=7200)] = 900
+    """Deadline of the migration Job; the update fails when it is reached."""
+
+
 class AppConfig(Model):
     kind: Literal["service", "worker"]
     """service: Deployments per color behind Services and routes; worker: no Service, no route."""
@@ -615,6 +666,17 @@ class AppConfig(Model):
     """Writable scratch directories (emptyDir) under the read-only root filesystem."""
     termination_grace_seconds: Annotated[int, Strict(), Field(ge=5, le=600)] = 45
     """Grace period for connection draining."""
+    database: bool = False
+    """The app connects to PostgreSQL: only its pods may reach the PostgreSQL subnet, and only it may run
+    migrations."""
+    migration: MigrationConfig | None = None
+    """Migrations run as a Job before a color of this release rolls out (needs database)."""
+    smoke: tuple[SmokeCheck, ...] = ()
+    """Checks the promotion gate runs against a color's Service before traffic moves to it (services)."""
+    idle_replicas: Annotated[int, Strict(), Field(ge=0, le=500)] | None = None
+    """Workers only: replicas in the idle color. Unset: 0, so only the active color's workers take jobs."""
+    liveness_command: tuple[NonEmpty, ...] = ()
+    """Workers only: exec liveness check (a heartbeat file's age); also its startup and readiness check."""
 
     @model_validator(mode="after")
     def _shape(self) -> AppConfig:
@@ -628,6 +690,26 @@ class AppConfig(Model):
             raise FieldError("hosts", [], "must name at least one of web, api, admin for a service")
         if self.kind == "worker" and self.hosts:
             raise FieldError("hosts", list(self.hosts), "must be empty for a worker (no route)")
+        if self.kind == "service" and not self.smoke:
+            raise FieldError("smoke", [], "must list at least one check for a service (the promotion gate runs them)")
+        if self.kind == "worker" and self.smoke:
+            raise FieldError("smoke", [c.path for c in self.smoke], "must be empty for a worker (no Service to check)")
+        if self.kind == "service" and self.idle_replicas is not None:
+            raise FieldError(
+                "idleReplicas", self.idle_replicas, "must be unset for a service (its idle color serves the preview)"
+            )
+        if self.kind == "worker" and not self.liveness_command:
+            raise FieldError("livenessCommand", [], "must be set for a worker (an exec check, e.g. a heartbeat file)")
+        if self.kind == "service" and self.liveness_command:
+            raise FieldError(
+                "livenessCommand", list(self.liveness_command), "must be unset for a service (probes are HTTP)"
+            )
+        if self.migration is not None and not self.database:
+            raise FieldError(
+                "migration",
+                list(self.migration.command),
+                "must be unset for an app without the database (set database: true)",
+            )
         if self.autoscaling and not (self.autoscaling.min_replicas <= self.replicas <= self.autoscaling.max_replicas):
             raise FieldError(
                 "replicas",
@@ -635,6 +717,23 @@ class AppConfig(Model):
                 f"must be within autoscaling {self.autoscaling.min_replicas}-{self.autoscaling.max_replicas}",
             )
         return self
+
+
+class ReleaseConfig(Model):
+    gate_image: Annotated[str, _check(v.pinned_image_problem)]
+    """Image of the promotion gate's checks (curl), under registry.server and pinned by digest:
+    <repository>@sha256:<digest> (docs/RUNBOOK.md says how it gets into the registry)."""
+    gate_timeout_seconds: Annotated[int, Strict(), Field(ge=30, le=1800)] = 300
+    """Deadline of a promotion gate Job; the update fails, traffic unchanged, when it is reached."""
+
+
+class CanaryStickiness(Model):
+    apps: Annotated[tuple[Label, ...], Field(min_length=1)]
+    """Routed apps whose canary keeps a client on the color it first reached."""
+    cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")] = "broxiva-canary"
+    """Name of the session cookie."""
+    absolute_timeout: Annotated[str, Field(pattern=r"^([1-9][0-9]{0,4}(h|m|s))+$")] = "1h"
+    """How long a client stays on its color (Gateway API duration: 1h, 30m)."""
 
 
 class ColorConfig(Model):
@@ -737,6 +836,10 @@ class StackConfig(Model):
     """The blue and green releases."""
     canary_weight: Annotated[int, Strict(), Field(ge=0, le=100)] = 0
     """Percent of traffic sent to the idle color through the routes (0 is plain blue/green)."""
+    canary_stickiness: CanaryStickiness | None = None
+    """Cookie session persistence on these apps' routes while a canary runs (0 < canaryWeight < 100)."""
+    release: ReleaseConfig
+    """Promotion gates."""
     adopt: AdoptConfig = AdoptConfig()
     """Existing Azure resources to import instead of create, by resource ID."""
 

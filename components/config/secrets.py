@@ -13,8 +13,9 @@ reference to a missing secret (which would break the whole sync) cannot be rende
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic.alias_generators import to_camel
@@ -48,6 +49,9 @@ class SecretSpec:
     """Generated: whether the stack creates it at all (None: always)."""
     required_when: Callable[[StackConfig], bool] | None = None
     """Provided: whether the environment cannot run without it (None: optional)."""
+    versioned: bool = False
+    """Generated: a key that encrypts stored data. Made per version (``secrets.encryptionKeys``), never by the
+    rotation stamp; the previous version stays readable as ``<name>-previous``."""
 
 
 def _generated(name: str, env: str, length: int, **kwargs) -> SecretSpec:
@@ -62,8 +66,8 @@ CATALOG: tuple[SecretSpec, ...] = (
     _generated("jwt-access-secret", "JWT_ACCESS_SECRET", 64),
     _generated("jwt-refresh-secret", "JWT_REFRESH_SECRET", 64),
     _generated("session-secret", "SESSION_SECRET", 64),
-    _generated("encryption-key", "ENCRYPTION_KEY", 64),
-    _generated("kyc-encryption-key", "KYC_ENCRYPTION_KEY", 64),
+    _generated("encryption-key", "ENCRYPTION_KEY", 64, versioned=True),
+    _generated("kyc-encryption-key", "KYC_ENCRYPTION_KEY", 64, versioned=True),
     _generated("postgres-password", "POSTGRES_PASSWORD", 32, special=True),
     _generated("internal-api-key", "INTERNAL_API_KEY", 48),
     _generated("webhook-secret", "WEBHOOK_SECRET", 48, wanted=lambda c: c.secrets.webhook_secret),
@@ -92,6 +96,9 @@ CATALOG: tuple[SecretSpec, ...] = (
     ),
 )
 
+ENCRYPTION_KEYS: frozenset[str] = frozenset(s.name for s in CATALOG if s.versioned)
+"""The versioned keys (``secrets.encryptionKeys`` lists exactly these)."""
+PREVIOUS_SUFFIX = "-previous"
 PROVIDED_SECRETS: tuple[SecretSpec, ...] = tuple(s for s in CATALOG if s.source == "provided")
 """The operator-provided secrets, in the order the docs list them."""
 PROVIDED_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in PROVIDED_SECRETS if s.key}
@@ -127,7 +134,22 @@ def stack_secrets(cfg: StackConfig, provided: Iterable[str]) -> tuple[StackSecre
         if spec.source == "provided" and name not in present:
             continue
         held.append(StackSecret(name, spec))
+        versions = cfg.secrets.encryption_keys.get(name) if spec.versioned else None
+        if versions is not None and versions.previous is not None:
+            previous = replace(spec, name=name + PREVIOUS_SUFFIX, env=f"{spec.env}_PREVIOUS")
+            held.append(StackSecret(previous.name, previous))
     return tuple(sorted(held, key=lambda s: s.name))
+
+
+def key_version(secret: StackSecret, settings: SecretsConfig) -> tuple[str, str]:
+    """(key name, version) of a versioned secret: ``<name>`` holds the current version, ``<name>-previous``
+    the previous one."""
+    base = secret.name.removesuffix(PREVIOUS_SUFFIX)
+    versions = settings.encryption_keys[base]
+    if secret.name.endswith(PREVIOUS_SUFFIX):
+        assert versions.previous is not None
+        return base, versions.previous
+    return base, versions.current
 
 
 def app_env(secrets: Iterable[StackSecret]) -> dict[str, str]:
@@ -140,9 +162,13 @@ def generated(secrets: Iterable[StackSecret]) -> list[StackSecret]:
 
 
 def expiries(secrets: Iterable[StackSecret], settings: SecretsConfig) -> dict[str, int]:
-    """Key Vault ``exp`` of every generated secret: ``expiryDays`` after the rotation stamp's date."""
-    expires = v.expiry_epoch(settings.rotation, settings.expiry_days)
-    return {s.name: expires for s in generated(secrets)}
+    """Key Vault ``exp`` of every generated secret: ``expiryDays`` after the rotation stamp's date, or for an
+    encryption key after its current version's date (a reminder; an expired secret is still served)."""
+    out = {}
+    for s in generated(secrets):
+        stamp = settings.encryption_keys[key_version(s, settings)[0]].current if s.spec.versioned else settings.rotation
+        out[s.name] = v.expiry_epoch(stamp, settings.expiry_days)
+    return out
 
 
 def from_services(secrets: Iterable[StackSecret]) -> list[StackSecret]:
@@ -156,3 +182,19 @@ def required_provided(cfg: StackConfig, present: Mapping[str, object]) -> list[S
         for s in PROVIDED_SECRETS
         if s.required_when is not None and s.required_when(cfg) and present.get(s.key or "") in (None, "")
     ]
+
+
+def secrets_version(settings: SecretsConfig) -> str:
+    """What the synced values are a version of: the rotation stamp and each encryption key's versions. A new
+    one re-reads the vault into the cluster and restarts every pod (``docs/RUNBOOK.md``, rotation)."""
+    keys = [
+        f"{name}={versions.current}" + (f"+{versions.previous}" if versions.previous else "")
+        for name, versions in sorted(settings.encryption_keys.items())
+    ]
+    return ";".join([f"rotation={settings.rotation}", *keys])
+
+
+def secrets_version_key(version: str) -> str:
+    """The key of the synced Secret that only a sync of ``version`` writes: pods of that version read it, so
+    they cannot start on values synced before the rotation."""
+    return "version-" + hashlib.sha256(version.encode()).hexdigest()[:12]

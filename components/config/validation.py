@@ -326,3 +326,22 @@ def expiry_epoch(stamp: str, days: int) -> int:
     """Seconds since the epoch (UTC midnight) ``days`` after the stamp's date: Key Vault's ``exp``."""
     expires = rotation_date(stamp) + datetime.timedelta(days=days)
     return int(datetime.datetime.combine(expires, datetime.time(), tzinfo=datetime.UTC).timestamp())
+
+
+def http_path_problem(path: str) -> str | None:
+    """Why a request path cannot be sent as is (smoke checks)."""
+    if not path.startswith("/"):
+        return "a path starting with '/' (like /api/health)"
+    if not re.fullmatch(r"/[A-Za-z0-9/_.~%?=&-]*", path):
+        return "a path of letters, digits and / _ . ~ % ? = & - (no spaces or quotes)"
+    return None
+
+
+_PINNED_IMAGE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*@sha256:[0-9a-f]{64}")
+
+
+def pinned_image_problem(image: str) -> str | None:
+    """Why an image is not a repository path pinned by digest (tags move; a digest names one image)."""
+    if _PINNED_IMAGE.fullmatch(image):
+        return None
+    return "a repository under registry.server pinned by digest: <repository>@sha256:<64 hex digits>"

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..names import APP_SECRET_NAME, EXTERNAL_SECRETS_NAMESPACE, KEYVAULT_READER_SERVICE_ACCOUNT, PULL_SECRET_NAME
+from ..config.secrets import secrets_version_key
+from ..options import children_depends_on
 from . import charts
 
 API_VERSION = "external-secrets.io/v1"
@@ -20,6 +22,18 @@ EXTERNAL_SECRET_NAME = "broxiva-all-secrets"
 def secret_data(app_env: Mapping[str, str]) -> list[dict[str, object]]:
     """ExternalSecret data entries: one per Key Vault secret, keyed by the variable the apps read."""
     return [{"secretKey": env, "remoteRef": {"key": vault_name}} for vault_name, env in sorted(app_env.items())]
+
+
+def version_template(key: str, version: str) -> dict[str, object]:
+    """The Secret holds the fetched values plus ``key: version``. A new version changes the ExternalSecret's
+    spec, and the operator re-syncs at once on a spec change, whatever the refresh interval."""
+    return {"engineVersion": "v2", "mergePolicy": "Merge", "data": {key: version}}
+
+
+def _as_list(value: object) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def dockerconfigjson_template(registry_host: str, username: str) -> str:
@@ -55,6 +69,8 @@ class ExternalSecretsArgs:
     """How often the operator re-reads Key Vault."""
     replicas: int
     """Operator replicas (leader election when more than one)."""
+    secrets_version: str
+    """Version of the vault's values (``config.secrets.secrets_version``): a new one re-syncs at once."""
     pull_secret: PullSecret | None = None
     """Sync an image pull secret from Key Vault (ghcr.io token)."""
 
@@ -66,6 +82,8 @@ class ExternalSecrets(pulumi.ComponentResource):
     store_name: pulumi.Output[str]
     service_account_name: pulumi.Output[str]
     pull_secret_name: pulumi.Output[str] | None
+    version_key: pulumi.Output[str]
+    """The key of Secret broxiva-secrets that exists once it holds ``secrets_version`` (pods read it)."""
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
@@ -121,6 +139,7 @@ class ExternalSecrets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, account]),
         )
         store_ref = {"kind": "SecretStore", "name": charts.name_of(store)}
+        version_key = secrets_version_key(args.secrets_version)
         all_secrets = charts.custom_resource(
             f"{name}-all",
             API_VERSION,
@@ -130,10 +149,19 @@ class ExternalSecrets(pulumi.ComponentResource):
             spec={
                 "refreshInterval": args.refresh_interval,
                 "secretStoreRef": store_ref,
-                "target": {"name": APP_SECRET_NAME, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "target": {
+                    "name": APP_SECRET_NAME,
+                    "creationPolicy": "Owner",
+                    "deletionPolicy": "Retain",
+                    "template": version_template(version_key, args.secrets_version),
+                },
                 "data": secret_data(args.app_env),
             },
-            opts=crd_ready,
+            # After the vault's values are written (the component's depends_on): the sync a rotation forces
+            # reads the new ones.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.release, *_as_list(children_depends_on(opts))]
+            ),
         )
         self.pull_secret_name = None
         if args.pull_secret:
@@ -163,6 +191,7 @@ class ExternalSecrets(pulumi.ComponentResource):
             # Pods that name the Secret wait for the ExternalSecret that fills it.
             self.pull_secret_name = pull_secret.metadata.apply(lambda _: PULL_SECRET_NAME)
         self.secret_name = all_secrets.metadata.apply(lambda _: APP_SECRET_NAME)
+        self.version_key = all_secrets.metadata.apply(lambda _: version_key)
         self.store_name = charts.name_of(store)
         self.service_account_name = account.metadata.name
         self.register_outputs(
@@ -170,6 +199,7 @@ class ExternalSecrets(pulumi.ComponentResource):
                 "secret_name": self.secret_name,
                 "store_name": self.store_name,
                 "service_account_name": self.service_account_name,
+                "version_key": self.version_key,
                 **({"pull_secret_name": self.pull_secret_name} if self.pull_secret_name else {}),
             }
         )

@@ -213,6 +213,9 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         """Stack reference name -> (outputs, names of the secret ones); raises StackReferenceError."""
         self.errors: list[str] = []
         """Configuration errors found while answering (an unresolvable stack reference)."""
+        self.first_names: dict[str, str] = {}
+        """Logical name -> the name an alias says the resource was made under. The engine keeps an aliased
+        resource's state, so a generated value derives from that first name, not from the new one."""
 
     # ------------------------------------------------------------------ invokes
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -406,7 +409,8 @@ class PlausibleMocks(pulumi_mocks.Mocks):
         state: dict[str, Any] = {}
         if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
             length = int(unwrap_secrets(inputs).get("length", 16))
-            seed = hashlib.sha256(f"{self.stack}/{name}/{unwrap_secrets(inputs).get('keepers')}".encode()).hexdigest()
+            first = self.first_names.get(name, name)
+            seed = hashlib.sha256(f"{self.stack}/{first}/{unwrap_secrets(inputs).get('keepers')}".encode()).hexdigest()
             value = ("mockpw" + seed)[:length].ljust(length, "x")
             state["result"] = value
         elif typ == "random:index/randomUuid:RandomUuid":
@@ -453,6 +457,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "aliases": [MessageToDict(a) for a in request.aliases],
             "inputs": inputs,
         }
+        renamed = [a.spec.name for a in request.aliases if a.HasField("spec") and a.spec.name]
+        if renamed:
+            self.mocks.first_names[request.name] = renamed[0]
         if request.importId:
             # import_: the first update imports the live resource instead of creating it.
             entry["importId"] = request.importId
