@@ -245,8 +245,9 @@ external_secrets = ExternalSecrets(
         if cfg.registry.pull_token_secret
         else None,
     ),
-    # A rotation's re-sync comes after the vault holds the new values.
-    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[vault])),
+    # A rotation's re-sync comes after the vault holds the new values: the secrets are the vault resource's
+    # children, which a dependency on the vault component alone does not reach.
+    opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=vault.secrets)),
 )
 CertManager(
     "cert-manager",

@@ -146,34 +146,69 @@ def test_replicas_hpa_and_pdb(stack: str) -> None:
         assert (name in pdbs) == (stack == "prod")
 
 
-def test_a_color_that_is_not_running_is_scaled_to_zero_without_hpa_or_pdb() -> None:
+def test_a_color_that_is_not_running_is_scaled_to_zero_without_hpa() -> None:
     plan = run_program("prod", {"colors.green.running": "false"})
-    deployments, hpas, pdbs = (
-        _objects(plan, "Deployment"),
-        _objects(plan, "HorizontalPodAutoscaler"),
-        _objects(plan, "PodDisruptionBudget"),
-    )
+    deployments, hpas = _objects(plan, "Deployment"), _objects(plan, "HorizontalPodAutoscaler")
     for app in (*ROUTED, "broxiva-worker"):
-        assert deployments[f"{app}-green"]["spec"]["replicas"] == 0
-        assert f"{app}-green" not in hpas and f"{app}-green" not in pdbs
+        green = deployments[f"{app}-green"]
+        assert green["spec"]["replicas"] == 0
+        # The HPA sized it before: taking the replica count back needs server-side apply's force.
+        assert green["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+        assert f"{app}-green" not in hpas
         assert f"{app}-blue" in hpas
+        assert "annotations" not in deployments[f"{app}-blue"]["metadata"]
+    # No migrations for a color that does not run.
+    assert set(_objects(plan, "Job")) == {
+        "broxiva-api-migrate-blue-v1-4-2",
+        "broxiva-api-gate-blue-v1-4-2",
+        "broxiva-web-gate-blue-v1-4-2",
+    }
+
+
+def test_force_is_only_where_an_hpa_owned_the_replicas() -> None:
+    for stack in STACKS:
+        for dep in _objects(run_program(stack), "Deployment").values():
+            forced = (dep["metadata"].get("annotations") or {}).get("pulumi.com/patchForce") == "true"
+            # The workers autoscale in staging and prod: the idle color's is scaled down from its HPA's count.
+            # Nothing else is forced (dev has no HPA; the apps' idle colors keep theirs).
+            assert forced == (stack != "dev" and dep["metadata"]["name"] == "broxiva-worker-green")
 
 
 def _diff(stack: str, base_sets: dict | None, head_sets: dict | None) -> plan_diff.PlanDiff:
     return plan_diff.diff(run_program(stack, base_sets), run_program(stack, head_sets))
 
 
+def _changes(result: plan_diff.PlanDiff) -> dict[tuple[str, str], set[str]]:
+    """(type, logical name) -> the changed paths, ``+``/``-`` for added and removed resources."""
+    out = {(c.type, c.name): {p for p, _, _ in c.paths} - {"<dependencies>"} for c in result.changed}
+    out.update({(r["type"], r["name"]): {"+"} for r in result.added})
+    out.update({(r["type"], r["name"]): {"-"} for r in result.removed})
+    return out
+
+
+JOB = "kubernetes:batch/v1:Job"
+WEIGHTS = {"spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"}
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_a_flip_changes_only_the_service_selectors(stack: str) -> None:
-    result = _diff(stack, None, {"activeColor": "green"})
-    assert not result.added and not result.removed
-    changed = {(c.type, c.name) for c in result.changed}
-    assert changed == {(SERVICE, f"{app}-{role}") for app in ROUTED for role in ("stable", "preview")}
-    assert len(changed) == 2 * len(ROUTED)
-    for change in result.changed:
-        assert {p for p, _, _ in change.paths} <= {"spec.selector.color", "<dependencies>"}
-        assert any(p == "spec.selector.color" for p, _, _ in change.paths)
-    assert [o[0] for o in result.outputs] == ["activeColor"]
+def test_a_switch_changes_routes_selectors_gates_and_worker_replicas_only(stack: str) -> None:
+    changes = _changes(_diff(stack, None, {"activeColor": "green"}))
+    expected = {
+        **{(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED},
+        **{(SERVICE, f"{app}-{role}"): {"spec.selector.color"} for app in ROUTED for role in ("stable", "preview")},
+        # The gate Jobs' logical names are per color; the engine creates green's and deletes blue's.
+        **{(JOB, f"{app}-gate-green"): {"+"} for app in ROUTED},
+        **{(JOB, f"{app}-gate-blue"): {"-"} for app in ROUTED},
+    }
+    workers = {k: v for k, v in changes.items() if k[1].startswith("broxiva-worker")}
+    assert {k: v for k, v in changes.items() if k not in workers} == expected
+    # Autoscaled workers: green takes the HPA, blue is scaled to zero (forced) and its HPA goes.
+    assert workers == {
+        (DEPLOYMENT, "broxiva-worker-green"): {"spec.replicas", "metadata.annotations"},
+        (HPA, "broxiva-worker-green-hpa"): {"+"},
+        (DEPLOYMENT, "broxiva-worker-blue"): {"spec.replicas", "metadata.annotations"},
+        (HPA, "broxiva-worker-blue-hpa"): {"-"},
+    }
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -181,26 +216,39 @@ def test_rolling_back_restores_exactly_the_previous_plan(stack: str) -> None:
     assert _diff(stack, None, {"activeColor": "blue"}).empty
     assert plan_diff.diff(run_program(stack), run_program(stack, {"activeColor": "blue"})).empty
     back = _diff(stack, {"activeColor": "green"}, None)
-    assert {c.type for c in back.changed} == {SERVICE} and not back.added and not back.removed
+    assert {c.type for c in back.changed} <= {SERVICE, ROUTE, DEPLOYMENT}
+    assert {r["type"] for r in back.added + back.removed} <= {JOB, HPA}
 
 
-@pytest.mark.parametrize("weight", [5, 25, 50, 100])
-def test_a_canary_step_changes_only_the_routes(weight: int) -> None:
-    result = _diff("prod", None, {"canaryWeight": str(weight)})
-    assert not result.added and not result.removed
-    assert {(c.type, c.name) for c in result.changed} == {(ROUTE, "routes-broxiva-api"), (ROUTE, "routes-broxiva-web")}
-    routes = _objects(run_program("prod", {"canaryWeight": str(weight)}), "HTTPRoute")
+@pytest.mark.parametrize(("before", "after"), [(10, 25), (25, 50), (50, 100), (100, 5)])
+def test_a_canary_step_changes_only_the_routes(before: int, after: int) -> None:
+    changes = _changes(_diff("prod", {"canaryWeight": str(before)}, {"canaryWeight": str(after)}))
+    assert changes == {(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED}
+    routes = _objects(run_program("prod", {"canaryWeight": str(after)}), "HTTPRoute")
     for app in ROUTED:
         refs = routes[app]["spec"]["rules"][0]["backendRefs"]
-        assert {r["name"]: r["weight"] for r in refs} == {app: 100 - weight, f"{app}-preview": weight}
+        assert [(r["name"], r["weight"]) for r in refs] == [(f"{app}-blue", 100 - after), (f"{app}-green", after)]
 
 
-def test_a_release_to_the_idle_color_touches_only_that_colors_deployments() -> None:
-    result = _diff("prod", None, {"colors.green.tag": "v1.5.1"})
-    assert not result.added and not result.removed
-    assert {(c.type, c.name) for c in result.changed} == {
-        (DEPLOYMENT, f"{app}-green") for app in (*ROUTED, "broxiva-worker")
+def test_starting_a_canary_gates_the_idle_color_first() -> None:
+    changes = _changes(_diff("prod", None, {"canaryWeight": "5"}))
+    assert changes == {
+        **{(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED},
+        **{(JOB, f"{app}-gate-green"): {"+"} for app in ROUTED},
     }
+    plan = run_program("prod", {"canaryWeight": "5"})
+    for app in ROUTED:
+        route = plan.one(ROUTE, f"routes-{app}")
+        assert plan.one(JOB, f"{app}-gate-green")["urn"] in route["dependencies"]
+
+
+def test_a_release_to_the_idle_color_touches_only_that_colors_deployments_and_migration() -> None:
+    changes = _changes(_diff("prod", None, {"colors.green.tag": "v1.5.1"}))
+    assert set(changes) == {(DEPLOYMENT, f"{app}-green") for app in (*ROUTED, "broxiva-worker")} | {
+        (JOB, "migrations-broxiva-api-green")
+    }
+    # A new name: the engine creates the new release's Job and deletes the old one (Job templates are immutable).
+    assert "metadata.name" in changes[(JOB, "migrations-broxiva-api-green")]
 
 
 @pytest.mark.parametrize(
@@ -227,29 +275,36 @@ def test_unsafe_switches_are_refused_before_anything_changes(stack: str, sets: d
 
 
 def test_the_runbook_end_to_end() -> None:
-    """docs/RUNBOOK.md on prod: release to green, canary, switch, scale blue down, roll back while warm."""
+    """docs/RUNBOOK.md on prod: release to green, canary, promote, scale blue down, roll back while warm."""
     state: dict[str, str] = {}
 
-    def step(**changes: str) -> plan_diff.PlanDiff:
+    def step(**changes: str) -> dict[tuple[str, str], set[str]]:
         before = run_program("prod", dict(state))
         state.update({k.replace("__", "."): v for k, v in changes.items()})
-        return plan_diff.diff(before, run_program("prod", dict(state)))
+        return _changes(plan_diff.diff(before, run_program("prod", dict(state))))
 
-    def kinds(d: plan_diff.PlanDiff) -> set[str]:
-        return {c.type for c in d.changed} | {r["type"] for r in d.added + d.removed}
+    def kinds(changes: dict[tuple[str, str], set[str]]) -> set[str]:
+        return {typ for typ, _ in changes}
 
-    assert kinds(step(colors__green__tag="v1.6.0")) == {DEPLOYMENT}
-    for weight in ("5", "25", "50", "100"):
+    # 1. Release: green's migrations run (a new Job), then green's Deployments roll out; no traffic moves.
+    assert kinds(step(colors__green__tag="v1.6.0")) == {DEPLOYMENT, JOB}
+    # 2. Canary: green's gates run first, then the routes give it a share; later steps move weights only.
+    assert kinds(step(canaryWeight="5")) == {ROUTE, JOB}
+    for weight in ("25", "50", "100"):
         assert kinds(step(canaryWeight=weight)) == {ROUTE}
-    switch = step(activeColor="green", canaryWeight="0")
-    assert kinds(switch) == {SERVICE, ROUTE} and not switch.added and not switch.removed
-    # Rollback while blue is warm: one value back, selectors only.
+    # 3. Promote: green already takes all the traffic; the Services and the workers follow, blue's gates go.
+    promote = step(activeColor="green", canaryWeight="0")
+    assert kinds(promote) == {SERVICE, JOB, DEPLOYMENT, HPA}
+    assert {name for (typ, name), paths in promote.items() if typ == JOB} == {f"{a}-gate-blue" for a in ROUTED}
+    # 4. Rollback while blue is warm: blue's gates run again before the traffic returns.
     rollback = step(activeColor="blue")
-    assert kinds(rollback) == {SERVICE}
+    assert kinds(rollback) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
     step(activeColor="green")
+    # 5. Scale blue down: its Deployments to zero (forced where an HPA sized them), its HPAs and migrations go.
     scale_down = step(colors__blue__running="false")
-    assert {c.name for c in scale_down.changed} == {f"{a}-blue" for a in (*ROUTED, "broxiva-worker")}
-    assert {r["type"] for r in scale_down.removed} <= {HPA, PDB} and scale_down.removed and not scale_down.added
+    assert {name for (typ, name) in scale_down if typ == DEPLOYMENT} == {f"{a}-blue" for a in ROUTED}
+    assert {typ for typ, _ in scale_down} == {DEPLOYMENT, HPA, JOB}
+    assert all(paths == {"-"} for (typ, _), paths in scale_down.items() if typ in (HPA, JOB))
     final = run_program("prod", dict(state))
     assert final.outputs["activeColor"] == "green" and final.outputs["colorTags"]["green"] == "v1.6.0"
     assert final.outputs["canaryWeight"] == 0

@@ -188,7 +188,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=jobs.gate_job_name(args.app_name, color, tag),
                     namespace=args.namespace,
-                    labels={jobs.GATE_FOR_LABEL: args.app_name, names.COLOR_LABEL: color},
+                    labels={names.GATE_FOR_LABEL: args.app_name, names.COLOR_LABEL: color},
                 ),
                 spec=inputs.apply(
                     lambda parts, gate=args.gate: jobs.gate_job_spec(

@@ -11,11 +11,9 @@ import shlex
 from collections.abc import Sequence
 
 from ..config import AppConfig, SmokeCheck
-from ..names import PART_OF, PART_OF_LABEL, POOL_LABEL, WORKLOAD_POOL, release_job_name
+from ..names import GATE_FOR_LABEL, PART_OF, PART_OF_LABEL, POOL_LABEL, WORKLOAD_POOL, release_job_name
 from . import workload_spec as ws
 
-GATE_FOR_LABEL = "broxiva.com/gate-for"
-"""On a gate's pods: the app it checks (the app's ingress policy admits these pods)."""
 JOB_LABEL = "broxiva.com/job"
 ATTEMPTS = 6
 """Tries per check, 5 s apart: a new Service's endpoints take a moment to reach every node."""

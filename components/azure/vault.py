@@ -64,6 +64,9 @@ class SecretVault(pulumi.ComponentResource):
     vault_uri: pulumi.Output[str]
     secret_names: list[str]
     app_env: dict[str, str]
+    secrets: list[keyvault.Secret]
+    """The secrets written: what must wait for their values (a component's children are not its dependents'
+    dependencies beyond its own direct custom children, and these are the vault's children)."""
 
     def __init__(self, name: str, args: SecretVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:SecretVault", name, None, opts)
@@ -94,8 +97,9 @@ class SecretVault(pulumi.ComponentResource):
 
         self.secret_names = [held.name for held in args.secrets]
         self.app_env = catalog.app_env(args.secrets)
+        self.secrets = []
         for secret_name in self.secret_names:
-            keyvault.Secret(
+            secret = keyvault.Secret(
                 f"{name}-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
@@ -110,6 +114,7 @@ class SecretVault(pulumi.ComponentResource):
                 tags=where.tags,
                 opts=secret_opts,
             )
+            self.secrets.append(secret)
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri or "")

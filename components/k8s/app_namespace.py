@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from ..config import AppConfig, NamespaceRbac, StackConfig
 from ..config import validation as v
-from ..names import APP_LABEL, CONFIG_MAP_NAME, GATEWAY_NAMESPACE, PART_OF, PART_OF_LABEL
+from ..names import APP_LABEL, CONFIG_MAP_NAME, GATE_FOR_LABEL, GATEWAY_NAMESPACE, PART_OF, PART_OF_LABEL
 
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
@@ -34,7 +34,6 @@ def app_settings(cfg: StackConfig, redis_host: pulumi.Input[str], redis_port: pu
         "ENABLE_DEBUG": "true" if s.enable_debug else "false",
         "API_DOMAIN": cfg.domains.api,
         "WEB_DOMAIN": cfg.domains.web,
-        "PORT": str(cfg.apps["broxiva-api"].port) if "broxiva-api" in cfg.apps else "4000",
         "REDIS_HOST": redis_host,
         "REDIS_PORT": pulumi.Output.from_input(redis_port).apply(str),
         "JWT_EXPIRATION": s.jwt_expiration,
@@ -302,6 +301,10 @@ class AppNamespace(pulumi.ComponentResource):
         ]
         routed = {n: a for n, a in args.apps.items() if a.kind == "service"}
         for app_name, app in sorted(routed.items()):
+            # The app's promotion gate checks it through its Service, from inside the namespace.
+            gate = np.NetworkPolicyPeerArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={GATE_FOR_LABEL: app_name})
+            )
             policies.append(
                 (
                     f"allow-gateway-to-{app_name}",
@@ -310,12 +313,32 @@ class AppNamespace(pulumi.ComponentResource):
                         "policy_types": ["Ingress"],
                         "ingress": [
                             np.NetworkPolicyIngressRuleArgs(
-                                from_=[gateway_ns], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)]
+                                from_=[gateway_ns, gate], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)]
                             )
                         ],
                     },
                 )
             )
+        policies.append(
+            (
+                "allow-gates-to-their-app",
+                {
+                    "pod_selector": {"matchExpressions": [{"key": GATE_FOR_LABEL, "operator": "Exists"}]},
+                    "policy_types": ["Egress"],
+                    "egress": [
+                        np.NetworkPolicyEgressRuleArgs(
+                            to=[
+                                np.NetworkPolicyPeerArgs(
+                                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={APP_LABEL: app_name})
+                                )
+                            ],
+                            ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)],
+                        )
+                        for app_name, app in sorted(routed.items())
+                    ],
+                },
+            )
+        )
         for policy_name, spec in policies:
             selector = spec.pop("pod_selector")
             np.NetworkPolicy(
@@ -329,4 +352,6 @@ class AppNamespace(pulumi.ComponentResource):
 
 
 def _selector(selector: dict[str, Any]) -> dict[str, Any]:
+    if "matchExpressions" in selector:
+        return {"match_expressions": [k8s.meta.v1.LabelSelectorRequirementArgs(**e) for e in selector["matchExpressions"]]}
     return {"match_labels": selector["matchLabels"]} if selector else {}

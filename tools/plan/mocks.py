@@ -457,6 +457,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "aliases": [MessageToDict(a) for a in request.aliases],
             "inputs": inputs,
         }
+        timeouts = MessageToDict(request.customTimeouts) if request.HasField("customTimeouts") else {}
+        if timeouts:
+            entry["customTimeouts"] = timeouts
         renamed = [a.spec.name for a in request.aliases if a.HasField("spec") and a.spec.name]
         if renamed:
             self.mocks.first_names[request.name] = renamed[0]
