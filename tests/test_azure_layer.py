@@ -24,7 +24,9 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi_azure_native import authorization, containerservice, dns, managedidentity
 
+from components.azure import dns as dns_component
 from components.azure import kubeconfig
+from components.config import DnsConfig
 from tools.plan import engine, mocks, stackconfig
 from tools.plan.diff import diff
 
@@ -89,6 +91,8 @@ RESOURCE_GROUP = {"dev": "broxiva-dev-rg", "staging": "broxiva-staging-rg", "pro
 CLUSTER_NAME = {"dev": "broxiva-dev-aks", "staging": "broxiva-staging-aks", "prod": "broxiva-prod-aks"}
 VAULT_NAME = {"dev": "broxiva-dev-kv", "staging": "broxiva-staging-kv", "prod": "broxiva-kv"}
 
+KEYS = {"encryption-key", "kyc-encryption-key"}
+KEY_PASSWORDS = ("secrets-encryption-key-", "secrets-kyc-encryption-key-")
 GENERATED = {
     "jwt-access-secret",
     "jwt-refresh-secret",
@@ -141,7 +145,11 @@ def _with(plan: engine.Plan, typ: str, key: str, value: Any) -> dict[str, Any]:
 def _mock_state(stack: str, resource: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The ID and output state the mock engine answered for a recorded (non-secret) registration."""
     args = pulumi_mocks.MockResourceArgs(resource["type"], resource["name"], resource["inputs"], None, None, True)
-    return mocks.PlausibleMocks(stack).new_resource(args)
+    engine_mocks = mocks.PlausibleMocks(stack)
+    renamed = [a["spec"]["name"] for a in resource.get("aliases") or [] if (a.get("spec") or {}).get("name")]
+    if renamed:
+        engine_mocks.first_names[resource["name"]] = renamed[0]
+    return engine_mocks.new_resource(args)
 
 
 def _digest(value: Any) -> str:
@@ -691,11 +699,13 @@ def test_rotation_regenerates_generated_secrets_and_updates_the_server_in_place(
     assert not _azure_layer(changes.added)
     assert not _azure_layer(changes.removed)
     assert changes.outputs == []
-    regenerated = GENERATED | ({"webhook-secret"} if WEBHOOK[stack] else set())
+    # The encryption keys keep their values (their versions, not the stamp, make them).
+    regenerated = GENERATED - KEYS | ({"webhook-secret"} if WEBHOOK[stack] else set())
     # postgres-url carries the new password; the cache's key and URL are Azure's and stay.
     rewritten = regenerated | {"postgres-url"}
     server = _only(head, POSTGRES_SERVER)
-    expected = {p["urn"] for p in head.by_type(PASSWORD)} | {server["urn"]}
+    passwords = {p["urn"] for p in head.by_type(PASSWORD) if not p["name"].startswith(KEY_PASSWORDS)}
+    expected = passwords | {server["urn"]}
     expected |= {s["urn"] for s in head.by_type(SECRET) if s["inputs"]["secretName"] in rewritten}
     assert len(expected) == len(regenerated) + len(rewritten) + 1
     changed = {c.urn: c for c in changes.changed if c.type.startswith(("azure-native:", "random:", "pulumi:"))}
@@ -710,6 +720,53 @@ def test_rotation_regenerates_generated_secrets_and_updates_the_server_in_place(
             assert [p for p, _, _ in change.paths] == ["properties"]
     password = head.one(PASSWORD, "secrets-postgres-password")
     assert password["urn"] in server["dependencies"]
+
+
+def test_rotating_an_encryption_key_keeps_the_previous_one_readable(plan):
+    """A new version of encryption-key: a new value under the key's name, the old value (the same resource,
+    untouched) as encryption-key-previous / ENCRYPTION_KEY_PREVIOUS; the other keys and secrets stay."""
+    stack = "prod"
+    base = plan(stack)
+    rotated = plan(stack, {"secrets.encryptionKeys.encryption-key": '{current: "2027-05", previous: "2026-11"}'})
+    changes = diff(base, rotated)
+    old = base.one(PASSWORD, "secrets-encryption-key-2026-11")
+    assert rotated.one(PASSWORD, "secrets-encryption-key-2026-11")["inputs"] == old["inputs"]
+    assert {r["name"] for r in changes.added if r["type"] in (PASSWORD, SECRET)} == {
+        "secrets-encryption-key-2027-05",
+        "secrets-encryption-key-previous",
+    }
+    assert not [r for r in changes.removed if r["type"] in (PASSWORD, SECRET)]
+    assert {c.name for c in changes.changed if c.type in (PASSWORD, SECRET)} == {"secrets-encryption-key"}
+    values = {p["name"]: _mock_state(stack, p)[1]["result"] for p in rotated.by_type(PASSWORD)}
+    stored = {s["inputs"]["secretName"]: s["secretDigests"]["properties"] for s in rotated.by_type(SECRET)}
+
+    def holds(secret: str, password: str) -> bool:
+        return any(
+            stored[secret] == _digest({"value": values[password], "contentType": "text/plain", **extra})
+            for extra in ({"attributes": {"expires": e}} for e in _expiries())
+        )
+
+    assert holds("encryption-key-previous", "secrets-encryption-key-2026-11")
+    assert holds("encryption-key", "secrets-encryption-key-2027-05")
+    assert values["secrets-encryption-key-2026-11"] != values["secrets-encryption-key-2027-05"]
+    env = {d["secretKey"]: d["remoteRef"]["key"] for d in _external_secret_data(rotated)}
+    assert env["ENCRYPTION_KEY_PREVIOUS"] == "encryption-key-previous" and env["ENCRYPTION_KEY"] == "encryption-key"
+    # Dropping the previous version once the data is re-encrypted deletes it, nothing else.
+    dropped = diff(rotated, plan(stack, {"secrets.encryptionKeys.encryption-key": '{current: "2027-05"}'}))
+    assert {r["name"] for r in dropped.removed if r["type"] in (PASSWORD, SECRET)} == {
+        "secrets-encryption-key-2026-11",
+        "secrets-encryption-key-previous",
+    }
+
+
+def _expiries() -> list[float]:
+    # Both versions of a key expire 120 days after its current version (2027-05): 2027-08-29 UTC.
+    return [float(datetime.datetime(2027, 8, 29, tzinfo=datetime.UTC).timestamp())]
+
+
+def _external_secret_data(result: engine.Plan) -> list[dict[str, Any]]:
+    (es,) = [r for r in result.resources if r["name"] == "external-secrets-all"]
+    return es["inputs"]["spec"]["data"]
 
 
 @pytest.mark.parametrize(
@@ -780,8 +837,33 @@ def test_prod_dns_extras(plan):
     assert records[("@", "TXT")]["inputs"]["txtRecords"] == [{"value": ["v=spf1 include:sendgrid.net"]}]
     assert records[("@", "TXT")]["inputs"]["ttl"] == 3600
     caa = records[("@", "CAA")]["inputs"]["caaRecords"]
-    assert {"flags": 0, "tag": "issue", "value": "letsencrypt.org"} in caa
-    assert {c["value"] for c in caa} == {"letsencrypt.org"}
+    # Let's Encrypt for the Gateway (wildcard included), Amazon for the CDN's certificate of cdn, no one else.
+    assert caa == [
+        {"flags": 0, "tag": "issue", "value": "letsencrypt.org"},
+        {"flags": 0, "tag": "issue", "value": "amazon.com"},
+        {"flags": 0, "tag": "issuewild", "value": "letsencrypt.org"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("issuers", "wildcard", "records"),
+    [
+        ((), None, []),
+        (("letsencrypt.org",), None, [("issue", "letsencrypt.org"), ("issuewild", "letsencrypt.org")]),
+        (("a.org", "b.com"), ("a.org",), [("issue", "a.org"), ("issue", "b.com"), ("issuewild", "a.org")]),
+        # No wildcard at all: an empty issuer, not a missing property (which would let issue govern wildcards).
+        (("a.org",), (), [("issue", "a.org"), ("issuewild", ";")]),
+    ],
+)
+def test_caa_records(issuers, wildcard, records):
+    cfg = DnsConfig(
+        bootstrap_stack="o/p/s",
+        zone_name="broxiva.com",
+        records=({"type": "A", "name": "@", "ttl": 300},),
+        caa_issuers=issuers,
+        caa_wildcard_issuers=wildcard,
+    )
+    assert dns_component.caa_records(cfg) == records
 
 
 def test_no_stack_owns_the_zone(plan, stack):

@@ -231,8 +231,8 @@ CHECKS = [
         sets={"network.subnets.nodes": "10.10.0.1/22"}),
     bad("zone-name", "dev", "dns.zoneName", "'broxiva'", "must be a fully qualified DNS name with at least two labels",
         sets={"dns.zoneName": "broxiva"}),
-    bad("caa-issuer", "prod", "dns.caaIssuer", "'LetsEncrypt.org'", "must be a lowercase DNS name",
-        sets={"dns.caaIssuer": "LetsEncrypt.org"}),
+    bad("caa-issuer", "prod", "dns.caaIssuers[1]", "'Amazon.com'", "must be a lowercase DNS name",
+        sets={"dns.caaIssuers[1]": "Amazon.com"}),
     bad("domain", "dev", "domains.api", "'API.broxiva.com'", "must be a lowercase DNS name",
         sets={"domains.api": "API.broxiva.com"}),
     bad("domain-wildcard-not-allowed", "dev", "domains.web", "'*.dev.broxiva.com'", "must be a lowercase DNS name",
@@ -488,12 +488,49 @@ MODEL_RULES = [
         sets={"dns.records[1].name": "dev"}),
     bad("duplicate-txt", "prod", "dns.records[6]", "'TXT @'", "must not repeat a record set",
         sets={"dns.records[6]": '{type: TXT, name: "@", ttl: 300, values: [x]}'}),
-    bad("caa-without-apex", "prod", "dns.caaIssuer", "'letsencrypt.org'",
-        "must be unset unless this stack owns the zone apex (a record named @)",
+    bad("caa-without-apex", "prod", "dns.caaIssuers", '["letsencrypt.org", "amazon.com"]',
+        "must be empty unless this stack owns the zone apex (a record named @)",
         sets={"dns.records[0].name": "apex", "dns.records[5].name": "spf"}),
-    bad("caa-in-dev", "dev", "dns.caaIssuer", "'letsencrypt.org'",
-        "must be unset unless this stack owns the zone apex (a record named @)",
-        sets={"dns.caaIssuer": "letsencrypt.org"}),
+    bad("caa-in-dev", "dev", "dns.caaIssuers", '["letsencrypt.org"]',
+        "must be empty unless this stack owns the zone apex (a record named @)",
+        sets={"dns.caaIssuers[0]": "letsencrypt.org"}),
+    bad("caa-repeated", "prod", "dns.caaIssuers", '["letsencrypt.org", "letsencrypt.org"]',
+        "must not repeat an issuer", sets={"dns.caaIssuers[1]": "letsencrypt.org"}),
+    bad("caa-wildcard-alone", "prod", "dns.caaWildcardIssuers", '["letsencrypt.org"]',
+        "must be unset while caaIssuers is empty", sets={"dns.caaIssuers": "[]"}),
+    # Release safety.
+    bad("gate-path-slash", "prod", "apps.broxiva-api.smoke[0].path", "'api/health'",
+        "must be a path starting with '/'", sets={"apps.broxiva-api.smoke[0].path": "api/health"}),
+    bad("gate-status-low", "prod", "apps.broxiva-api.smoke[1].status", "99", "greater than or equal to 100",
+        sets={"apps.broxiva-api.smoke[1].status": "99"}),
+    bad("gate-status-high", "prod", "apps.broxiva-web.smoke[0].status", "600", "less than or equal to 599",
+        sets={"apps.broxiva-web.smoke[0].status": "600"}),
+    bad("gate-missing", "dev", "apps.broxiva-web.smoke", "[]", "must list at least one check for a service",
+        sets={"apps.broxiva-web.smoke": "[]"}),
+    bad("migration-without-database", "prod", "apps.broxiva-api.migration", '["npm", "run", "migration:run"]',
+        "must be unset for an app without the database (set database: true)",
+        sets={"apps.broxiva-api.database": "false"}),
+    bad("migration-empty-command", "prod", "apps.broxiva-api.migration.command", "[]", "at least 1 item",
+        sets={"apps.broxiva-api.migration.command": "[]"}),
+    bad("stickiness-on-a-worker", "prod", "canaryStickiness.apps[0]", "'broxiva-worker'",
+        "must name an app with a canary route (a service; broxiva-worker is a worker and has no route)",
+        sets={"canaryStickiness.apps[0]": "broxiva-worker"}),
+    bad("stickiness-unknown-app", "prod", "canaryStickiness.apps[0]", "'broxiva-shop'", "must be one of the apps",
+        sets={"canaryStickiness.apps[0]": "broxiva-shop"}),
+    bad("stickiness-timeout", "prod", "canaryStickiness.absoluteTimeout", "'1 hour'", "must match",
+        sets={"canaryStickiness.apps[0]": "broxiva-web", "canaryStickiness.absoluteTimeout": "1 hour"}),
+    bad("gate-image-tag", "prod", "release.gateImage", "'curlimages/curl:8.11.1'", "pinned by digest",
+        sets={"release.gateImage": "curlimages/curl:8.11.1"}),
+    bad("worker-without-liveness", "prod", "apps.broxiva-worker.livenessCommand", "[]",
+        "must be set for a worker", sets={"apps.broxiva-worker.livenessCommand": "[]"}),
+    bad("idle-replicas-on-a-service", "prod", "apps.broxiva-api.idleReplicas", "1", "must be unset for a service",
+        sets={"apps.broxiva-api.idleReplicas": "1"}),
+    bad("key-version-missing", "prod", "secrets.encryptionKeys.kyc-encryption-key", "(not set)", "is required",
+        unsets=("secrets.encryptionKeys.kyc-encryption-key",)),
+    bad("key-version-unknown", "prod", "secrets.encryptionKeys.jwt-access-secret", "'set'",
+        "must be one of the encryption keys", sets={"secrets.encryptionKeys.jwt-access-secret.current": "2026-11"}),
+    bad("key-previous-same", "prod", "secrets.encryptionKeys.encryption-key.previous", "'2026-11'",
+        "must differ from current", sets={"secrets.encryptionKeys.encryption-key.previous": "2026-11"}),
     bad("bootstrap-stack-form", "dev", "dns.bootstrapStack", "'broxiva-bootstrap'", "must match",
         sets={"dns.bootstrapStack": "broxiva-bootstrap"}),
     bad("bootstrap-stack-missing", "dev", "dns.bootstrapStack", "(not set)", "is required",
@@ -526,9 +563,13 @@ MODEL_RULES = [
         sets={"apps.broxiva-worker.port": "8080"}),
 ]  # fmt: skip
 
-NO_SERVICE = {"apps.broxiva-api.kind": "worker", "apps.broxiva-web.kind": "worker"}
+NO_SERVICE = {
+    "apps.broxiva-api.kind": "worker",
+    "apps.broxiva-web.kind": "worker",
+    **{f"apps.{app}.livenessCommand": "[sh, -c, 'true']" for app in ("broxiva-api", "broxiva-web")},
+}
 NO_SERVICE_UNSETS = tuple(
-    f"apps.{app}.{key}" for app in ("broxiva-api", "broxiva-web") for key in ("port", "probes", "hosts")
+    f"apps.{app}.{key}" for app in ("broxiva-api", "broxiva-web") for key in ("port", "probes", "hosts", "smoke")
 )
 CROSS_FIELD_RULES = [
     bad("pod-cidr-in-vnet", "dev", "cluster.podCidr", "'10.10.128.0/17'",
@@ -1070,7 +1111,7 @@ def test_apps_may_share_a_host_on_distinct_path_prefixes():
     shop = (
         "{kind: service, container: shop, image: broxiva-shop, port: 5000, replicas: 1, hosts: [api],"
         " pathPrefix: /shop, resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 10m, memory: 16Mi}},"
-        " probes: {liveness: /h, readiness: /h}}"
+        " probes: {liveness: /h, readiness: /h}, smoke: [{path: /h}]}"
     )
     cfg = config.parse(raw_config("prod", {"apps.broxiva-shop": shop}), "prod")
     assert cfg.apps["broxiva-shop"].path_prefix == "/shop"

@@ -76,7 +76,6 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "ENABLE_DEBUG": "true",
         "API_DOMAIN": "api-dev.broxiva.com",
         "WEB_DOMAIN": "dev.broxiva.com",
-        "PORT": "4000",
         # The cache's own outputs: its host name and the database's port.
         "REDIS_HOST": "broxiva-dev-redis.eastus.redis.azure.net",
         "REDIS_PORT": "10000",
@@ -96,7 +95,6 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "ENABLE_DEBUG": "false",
         "API_DOMAIN": "api-staging.broxiva.com",
         "WEB_DOMAIN": "staging.broxiva.com",
-        "PORT": "4000",
         # The cache's own outputs: its host name and the database's port.
         "REDIS_HOST": "broxiva-staging-redis.eastus.redis.azure.net",
         "REDIS_PORT": "10000",
@@ -116,7 +114,6 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "ENABLE_DEBUG": "false",
         "API_DOMAIN": "api.broxiva.com",
         "WEB_DOMAIN": "broxiva.com",
-        "PORT": "4000",
         # The cache's own outputs: its host name and the database's port.
         "REDIS_HOST": "broxiva-prod-redis.eastus.redis.azure.net",
         "REDIS_PORT": "10000",
@@ -321,8 +318,11 @@ def quota_of(p: Plan, namespace: str) -> dict[str, Decimal]:
 
 def labels_of(selector: dict | None) -> tuple:
     selector = selector or {}
-    assert not selector.get("matchExpressions"), f"unexpected matchExpressions {selector}"
-    return tuple(sorted((selector.get("matchLabels") or {}).items()))
+    exists = tuple(sorted(e["key"] for e in selector.get("matchExpressions") or () if e["operator"] == "Exists"))
+    others = [e for e in selector.get("matchExpressions") or () if e["operator"] != "Exists"]
+    assert not others, f"unexpected matchExpressions {selector}"
+    labels = tuple(sorted((selector.get("matchLabels") or {}).items()))
+    return labels + tuple((key, "*") for key in exists)
 
 
 def peer_of(peer: dict) -> tuple:
@@ -382,9 +382,17 @@ def expected_policies(postgres_subnet: str, endpoint_subnet: str) -> dict[str, d
         ),
     }
     for app, port in ROUTED_APP_PORTS.items():
+        # The gateway, and the app's own promotion gate (from inside the namespace).
+        gate = ("pods", None, (("broxiva.com/gate-for", app),))
         expected[f"allow-gateway-to-{app}"] = policy(
-            (("app", app),), {"Ingress"}, ingress={(GATEWAY_PODS, "TCP", port, None)}
+            (("app", app),), {"Ingress"}, ingress={(GATEWAY_PODS, "TCP", port, None), (gate, "TCP", port, None)}
         )
+    # A gate reaches the apps' pods on their ports and nothing else (it has no part-of label: no HTTPS out).
+    expected["allow-gates-to-their-app"] = policy(
+        (("broxiva.com/gate-for", "*"),),
+        {"Egress"},
+        egress={(("pods", None, (("app", app),)), "TCP", port, None) for app, port in ROUTED_APP_PORTS.items()},
+    )
     return expected
 
 

@@ -703,7 +703,7 @@ CASES: list[Case] = [
         "route-to-other-namespace",
         "httproute-backends-exist",
         "dev",
-        "Service 'default/broxiva-web'",
+        "Service 'default/broxiva-web-blue'",
         change=Edit(ROUTE, "routes-broxiva-web", "spec.rules[0].backendRefs[0].namespace", "default"),
     ),
     Case(

@@ -132,6 +132,8 @@ def _record_sets(cfg: DnsConfig, gateway_ip: pulumi.Input[str]) -> list[tuple[st
 def caa_records(cfg: DnsConfig) -> list[tuple[str, str]]:
     """(tag, issuer) of the apex CAA set: ``issue`` for every allowed CA, ``issuewild`` for those allowed
     wildcards. Without an issuewild property, issue governs wildcards too (RFC 8659 section 4.3)."""
+    if not cfg.caa_issuers:
+        return []
     wildcard = cfg.caa_issuers if cfg.caa_wildcard_issuers is None else cfg.caa_wildcard_issuers
     # An empty issuer (";") forbids wildcards outright; leaving issuewild out would let issue govern them.
     return [("issue", ca) for ca in cfg.caa_issuers] + [("issuewild", ca) for ca in wildcard or (";",)]

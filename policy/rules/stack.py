@@ -261,7 +261,7 @@ def check_route_backends(resources: list[StackResource], config: dict[str, Any])
                     yield (
                         f"{route.resource_type.rsplit(':', 1)[-1]} '{namespace}/{name_of(route)}' sends traffic to "
                         f"Service '{target_ns}/{ref.get('name')}' which the stack does not declare; point backendRefs "
-                        "at the app's stable and preview Services.",
+                        "at the app's per-color Services (<app>-blue, <app>-green).",
                         route.urn,
                     )
 
@@ -390,7 +390,7 @@ POLICIES = [
         description="Every HTTPRoute backendRef names a Service declared in the stack in that namespace.",
         check=check_route_backends,
         severity=Severity.HIGH,
-        remediation="Point backendRefs at the app's stable and preview Services.",
+        remediation="Point backendRefs at the app's per-color Services (<app>-blue, <app>-green).",
     ),
     stack_policy(
         name="hpa-consistent",
