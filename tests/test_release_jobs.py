@@ -12,6 +12,7 @@ from components.config import CanaryStickiness, SmokeCheck
 from components.names import GATE_FOR_LABEL, release_job_name, tag_slug
 from tests.conftest import STACKS, run_program
 from tools.plan import engine
+from tools.plan.diff import diff
 from tools.plan.render import kubernetes_objects
 
 JOB = "kubernetes:batch/v1:Job"
@@ -240,3 +241,5 @@ def test_a_rotation_resyncs_the_secret_and_restarts_every_pod() -> None:
         versions.append((key, version))
     assert versions[0] != versions[1] and versions[0][0] != versions[1][0]
     assert "rotation=2027-02" in versions[1][1]
+    # Releases are not re-run by a rotation: no Job (gate or migration) changes.
+    assert not [c for c in diff(base, head).changed if c.type == JOB]

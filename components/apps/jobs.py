@@ -105,7 +105,8 @@ def migration_job_spec(env: ws.PodEnvironment, app: AppConfig, release: ws.Relea
         "imagePullPolicy": "IfNotPresent",
         "command": list(app.migration.command),
         "envFrom": [{"configMapRef": {"name": env.config_map}}, {"secretRef": {"name": env.secret}}],
-        "env": [e for e in ws.container_env(env, app, release) if e["name"] != "PORT"],
+        # Not the secrets' version: a rotation must not replace (and so re-run) a release's migrations.
+        "env": [{"name": "APP_COLOR", "value": release.color}, {"name": "APP_VERSION", "value": release.tag}],
         "resources": {
             "requests": {"cpu": app.resources.requests.cpu, "memory": app.resources.requests.memory},
             "limits": {"cpu": app.resources.limits.cpu, "memory": app.resources.limits.memory},
@@ -117,7 +118,7 @@ def migration_job_spec(env: ws.PodEnvironment, app: AppConfig, release: ws.Relea
         "backoffLimit": 0,
         "activeDeadlineSeconds": app.migration.timeout_seconds,
         "template": {
-            "metadata": {**ws.pod_metadata(env, release), "labels": labels},
+            "metadata": {"labels": labels},
             "spec": _job_pod([container], volumes, env.pull_secret),
         },
     }
