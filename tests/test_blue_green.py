@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import STACKS, run_program
@@ -348,3 +351,14 @@ def test_release_outputs(stack: str) -> None:
     outputs = run_program(stack).outputs
     assert outputs["colorTags"] == MATRIX[stack]["tags"]
     assert outputs["canaryWeight"] == 0 and outputs["activeColor"] == "blue"
+
+
+def test_the_runbook_names_the_jobs_the_plan_declares() -> None:
+    runbook = (Path(__file__).resolve().parents[1] / "docs" / "RUNBOOK.md").read_text()
+    named = set(re.findall(r"broxiva-[a-z]+-(?:gate|migrate)-(?:blue|green)-v[0-9-]+[0-9]", runbook))
+    assert named, "the runbook names no release Job"
+    declared = set(_objects(run_program("prod", {"canaryWeight": "5"}), "Job"))
+    assert named <= declared
+    # The waiting it describes: a traffic change depends on a gate, never on an unchanged Deployment alone.
+    assert "Pulumi waits for the green Deployments to be ready before it moves a selector" not in runbook
+    assert "restart the Deployments afterwards" not in runbook
