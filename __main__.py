@@ -6,7 +6,6 @@ from pathlib import Path
 import pulumi
 
 from components import config, names
-from components.config import AppConfig
 from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, GateSettings, ReleaseSetArgs
 from components.apps.migrations import Migrations, MigrationsArgs
 from components.apps.routes import RoutedApp, Routes, RoutesArgs
@@ -25,7 +24,7 @@ from components.azure.redis import ManagedRedis, ManagedRedisArgs
 from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
 from components.azure.vault import SecretVault, SecretVaultArgs
 from components.azure.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from components.config import secrets
+from components.config import AppConfig, secrets
 from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, DataService, app_settings
 from components.k8s.cert_manager import CertManager, CertManagerArgs, certificate_hosts
 from components.k8s.edge import Edge, EdgeArgs
@@ -282,13 +281,18 @@ app_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depen
 migrations = Migrations(
     "migrations", MigrationsArgs(apps=cfg.apps, colors=cfg.colors, namespace=app_ns.namespace, pods=pods), opts=app_opts
 )
-gate = GateSettings(image=f"{cfg.registry.server}/{cfg.release.gate_image}", timeout_seconds=cfg.release.gate_timeout_seconds)
+gate = GateSettings(
+    image=f"{cfg.registry.server}/{cfg.release.gate_image}", timeout_seconds=cfg.release.gate_timeout_seconds
+)
 gates: dict[str, list[pulumi.Resource]] = {}
 routed: list[RoutedApp] = []
 
 
 def release_args(app_name: str, app: AppConfig, extra_waits: Mapping[str, Sequence[pulumi.Resource]]) -> ReleaseSetArgs:
-    waits = {color: [*(migrations.jobs.get(color, []) if app.database else []), *extra_waits.get(color, [])] for color in names.COLORS}
+    waits: dict[str, list[pulumi.Resource]] = {
+        color: [*(migrations.jobs.get(color, []) if app.database else []), *extra_waits.get(color, [])]
+        for color in names.COLORS
+    }
     return ReleaseSetArgs(
         app_name=app_name,
         app=app,

@@ -62,7 +62,9 @@ def main() -> None:
         return cache[key]
 
     print(f"stack {args.stack}")
-    print(f"{'step':24} {'add':>3} {'chg':>3} {'del':>3} {'states':>6} {'orders':>9} {'bad':>3} {'check s':>7}  by kind")
+    print(
+        f"{'step':24} {'add':>3} {'chg':>3} {'del':>3} {'states':>6} {'orders':>9} {'bad':>3} {'check s':>7}  by kind"
+    )
     for name, before, after in STEPS:
         base, head = plan(before), plan(after)
         result = plan_diff.diff(base, head)

@@ -19,9 +19,7 @@ PATCH_FORCE = "pulumi.com/patchForce"
 """pulumi-kubernetes applies an object carrying it with server-side apply's force (provider/pkg/await/await.go)."""
 
 
-def releases(
-    name: str, app: AppConfig, colors: ColorsConfig, active: names.Color | None = None
-) -> list[ws.Release]:
+def releases(name: str, app: AppConfig, colors: ColorsConfig, active: names.Color | None = None) -> list[ws.Release]:
     """The colors that have a tag. A color that is not running is scaled to zero (no HPA). With ``active``
     (workers), the idle color runs ``idleReplicas`` (0 unless set) instead of the app's replicas."""
     out = []
@@ -177,6 +175,19 @@ class BlueGreenService(pulumi.ComponentResource):
             )
             for color in deployments
         }
+        gate = args.gate
+
+        def gate_spec(parts: list[Any]) -> dict[str, Any]:
+            service, namespace, pull_secret = parts
+            return jobs.gate_job_spec(
+                app=args.app_name,
+                checks=args.app.smoke,
+                url=jobs.service_url(service, namespace),
+                image=gate.image,
+                timeout_seconds=gate.timeout_seconds,
+                pull_secret=pull_secret,
+            )
+
         self.gate_jobs = {}
         for color in traffic.gated(args.active_color, args.canary_weight):
             tag = tags.get(color)
@@ -190,22 +201,13 @@ class BlueGreenService(pulumi.ComponentResource):
                     namespace=args.namespace,
                     labels={names.GATE_FOR_LABEL: args.app_name, names.COLOR_LABEL: color},
                 ),
-                spec=inputs.apply(
-                    lambda parts, gate=args.gate: jobs.gate_job_spec(
-                        app=args.app_name,
-                        checks=args.app.smoke,
-                        url=jobs.service_url(parts[0], parts[1]),
-                        image=gate.image,
-                        timeout_seconds=gate.timeout_seconds,
-                        pull_secret=parts[2],
-                    )
-                ),
+                spec=inputs.apply(gate_spec),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     # The checks run once the color has rolled out (a changed Deployment is awaited first).
                     depends_on=[deployments[color], services[color]],
                     # The await ends when the Job succeeds or fails, or after this (job.go's default is 10 min).
-                    custom_timeouts=pulumi.CustomTimeouts(create=f"{args.gate.timeout_seconds + 60}s"),
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{gate.timeout_seconds + 60}s"),
                 ),
             )
         active, idle = args.active_color, names.idle_color(args.active_color)

@@ -122,4 +122,3 @@ def migration_job_spec(env: ws.PodEnvironment, app: AppConfig, release: ws.Relea
             "spec": _job_pod([container], volumes, env.pull_secret),
         },
     }
-

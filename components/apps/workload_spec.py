@@ -107,7 +107,12 @@ RESTRICTED_CONTAINER = {
 
 
 def _exec_probe(command: tuple[str, ...], *, period: int, failures: int) -> dict:
-    return {"exec": {"command": list(command)}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": 5}
+    return {
+        "exec": {"command": list(command)},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": 5,
+    }
 
 
 def container(env_: PodEnvironment, app: AppConfig, release: Release) -> dict:

@@ -504,9 +504,9 @@ class DnsConfig(Model):
             raise FieldError(
                 "caaWildcardIssuers", list(self.caa_wildcard_issuers), "must be unset while caaIssuers is empty"
             )
-        for key, issuers in (("caaIssuers", self.caa_issuers), ("caaWildcardIssuers", self.caa_wildcard_issuers)):
+        for field, issuers in (("caaIssuers", self.caa_issuers), ("caaWildcardIssuers", self.caa_wildcard_issuers)):
             if issuers and len(set(issuers)) != len(issuers):
-                raise FieldError(key, list(issuers), "must not repeat an issuer")
+                raise FieldError(field, list(issuers), "must not repeat an issuer")
         return self
 
 

@@ -313,7 +313,8 @@ class AppNamespace(pulumi.ComponentResource):
                         "policy_types": ["Ingress"],
                         "ingress": [
                             np.NetworkPolicyIngressRuleArgs(
-                                from_=[gateway_ns, gate], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)]
+                                from_=[gateway_ns, gate],
+                                ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)],
                             )
                         ],
                     },
@@ -353,5 +354,7 @@ class AppNamespace(pulumi.ComponentResource):
 
 def _selector(selector: dict[str, Any]) -> dict[str, Any]:
     if "matchExpressions" in selector:
-        return {"match_expressions": [k8s.meta.v1.LabelSelectorRequirementArgs(**e) for e in selector["matchExpressions"]]}
+        return {
+            "match_expressions": [k8s.meta.v1.LabelSelectorRequirementArgs(**e) for e in selector["matchExpressions"]]
+        }
     return {"match_labels": selector["matchLabels"]} if selector else {}

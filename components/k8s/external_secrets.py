@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..names import APP_SECRET_NAME, EXTERNAL_SECRETS_NAMESPACE, KEYVAULT_READER_SERVICE_ACCOUNT, PULL_SECRET_NAME
 from ..config.secrets import secrets_version_key
+from ..names import APP_SECRET_NAME, EXTERNAL_SECRETS_NAMESPACE, KEYVAULT_READER_SERVICE_ACCOUNT, PULL_SECRET_NAME
 from ..options import children_depends_on
 from . import charts
 
@@ -159,9 +159,7 @@ class ExternalSecrets(pulumi.ComponentResource):
             },
             # After the vault's values are written (the component's depends_on): the sync a rotation forces
             # reads the new ones.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.release, *_as_list(children_depends_on(opts))]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, *_as_list(children_depends_on(opts))]),
         )
         self.pull_secret_name = None
         if args.pull_secret:

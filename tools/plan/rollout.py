@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .diff import value_diff
@@ -86,9 +86,12 @@ class Update:
 def _ancestors(plan: Plan) -> Callable[[str], frozenset[str]]:
     """URN -> every URN it transitively waits for (dependencies and parents, through unchanged resources:
     an unchanged resource is registered only once what it waits for has completed)."""
-    direct = {r["urn"]: set(r.get("dependencies") or []) | ({r["parent"]} if r.get("parent") else set()) for r in plan.resources}
+    direct = {
+        r["urn"]: set(r.get("dependencies") or []) | ({r["parent"]} if r.get("parent") else set())
+        for r in plan.resources
+    }
 
-    @lru_cache(maxsize=None)
+    @cache
     def up(urn: str) -> frozenset[str]:
         out: set[str] = set()
         for dep in direct.get(urn, ()):
@@ -179,7 +182,7 @@ def _topological(upd: Update) -> list[int]:
 def orders(upd: Update) -> int:
     """How many orders the engine may apply the steps in (linear extensions of the ordering)."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def count(done: frozenset[int]) -> int:
         if len(done) == len(upd.steps):
             return 1
