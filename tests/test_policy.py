@@ -640,6 +640,8 @@ CASES: list[Case] = [
         "blue-green-switch-safe",
         "staging",
         "its Deployment (broxiva-api-blue) is scaled to zero without an HPA",
+        # A full canary: the routes give blue nothing, only the stable Service still selects it.
+        sets={"canaryWeight": "100"},
         change=Edit(DEPLOYMENT, "broxiva-api-blue", "spec.replicas", 0),
         at_changed=False,
     ),
@@ -705,6 +707,14 @@ CASES: list[Case] = [
         "dev",
         "Service 'default/broxiva-web-blue'",
         change=Edit(ROUTE, "routes-broxiva-web", "spec.rules[0].backendRefs[0].namespace", "default"),
+    ),
+    Case(
+        "weight-on-a-stopped-color",
+        "route-weights-on-running-colors",
+        "prod",
+        "sends weight 5 to Service 'broxiva-api-green'",
+        change=Edit(ROUTE, "routes-broxiva-api", "spec.rules[0].backendRefs[1].weight", 5),
+        sets={"colors.green.running": "false"},
     ),
     Case(
         "hpa-min-above-max",

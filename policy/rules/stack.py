@@ -266,6 +266,46 @@ def check_route_backends(resources: list[StackResource], config: dict[str, Any])
                     )
 
 
+def _selected(resources: list[StackResource], service: StackResource) -> list[StackResource] | None:
+    """The Deployments a Service selects; None while that is not known yet."""
+    selector = dig(service.props, "spec", "selector")
+    if not _known(selector) or any(v is UNKNOWN for v in as_dict(selector).values()) or not selector:
+        return None
+    deployments = of_kind(resources, "apps", "Deployment")
+    if any_not_known_yet(deployments):
+        return None
+    found = []
+    for deployment in deployments:
+        template = dig(deployment.props, "spec", "template", "metadata", "labels")
+        if namespace_of(deployment) == namespace_of(service) and isinstance(template, dict):
+            if all(template.get(k) == v for k, v in as_dict(selector).items()):
+                found.append(deployment)
+    return found
+
+
+def check_route_weights(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
+    services = {(namespace_of(s), name_of(s)): s for s in of_kind(resources, "core", "Service")}
+    for route in of_kind(resources, "gateway.networking.k8s.io", "HTTPRoute"):
+        namespace = namespace_of(route)
+        for rule in as_list(dig(route.props, "spec", "rules")):
+            for ref in as_list(dig(rule, "backendRefs")):
+                ref = as_dict(ref)
+                weight = ref.get("weight", 1)
+                if not isinstance(weight, int | float) or weight <= 0:
+                    continue
+                service = services.get((ref.get("namespace") or namespace, ref.get("name")))
+                selected = _selected(resources, service) if service is not None else None
+                if selected is None:
+                    continue  # a missing Service is httproute-backends-exist's
+                if not any(_serves_traffic(resources, d) for d in selected):
+                    yield (
+                        f"HTTPRoute '{namespace}/{name_of(route)}' sends weight {weight} to Service "
+                        f"'{ref.get('name')}', whose pods no running Deployment provides; run that color "
+                        "(colors.<color>.running: true) or give it no weight (activeColor, canaryWeight).",
+                        route.urn,
+                    )
+
+
 def check_hpa(resources: list[StackResource], config: dict[str, Any]) -> Iterable[Finding]:
     for hpa in of_kind(resources, "autoscaling", "HorizontalPodAutoscaler"):
         spec = dig(hpa.props, "spec")
@@ -391,6 +431,14 @@ POLICIES = [
         check=check_route_backends,
         severity=Severity.HIGH,
         remediation="Point backendRefs at the app's per-color Services (<app>-blue, <app>-green).",
+    ),
+    stack_policy(
+        name="route-weights-on-running-colors",
+        description="Every HTTPRoute backend with a weight above 0 selects pods of a Deployment that runs "
+        "(replicas >= 1 or an HPA).",
+        check=check_route_weights,
+        severity=Severity.CRITICAL,
+        remediation="Run the color before giving it traffic (colors.<color>.running), or set its weight to 0.",
     ),
     stack_policy(
         name="hpa-consistent",
