@@ -277,9 +277,12 @@ def _selected(resources: list[StackResource], service: StackResource) -> list[St
     found = []
     for deployment in deployments:
         template = dig(deployment.props, "spec", "template", "metadata", "labels")
-        if namespace_of(deployment) == namespace_of(service) and isinstance(template, dict):
-            if all(template.get(k) == v for k, v in as_dict(selector).items()):
-                found.append(deployment)
+        if (
+            namespace_of(deployment) == namespace_of(service)
+            and isinstance(template, dict)
+            and all(template.get(k) == v for k, v in as_dict(selector).items())
+        ):
+            found.append(deployment)
     return found
 
 
