@@ -116,3 +116,12 @@ def test_changing_the_tag_of_a_color_that_takes_traffic_is_caught() -> None:
         jobs.gate_job_name,
     )
     assert any("v1.6.0, which has not passed its gate" in v.problem for v in report.violations)
+
+
+def test_the_first_update_from_the_previous_design_keeps_traffic_safe() -> None:
+    """Deploying this design over the previous one: the per-color Services and the gates come first, the routes
+    move onto them only after that, in every order (the previous state has no gates: traffic is checked alone)."""
+    report = rollout.check(_previous("head"), run_program("prod", {"activeColor": "green"}))
+    assert "update HTTPRoute broxiva-api" in report.steps and "create Service broxiva-api-green" in report.steps
+    assert report.violations == [], report.violations[:5]
+    assert report.states > 100
