@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from . import diff as plan_diff
-from . import engine, render, stackconfig
+from . import engine, render, stackconfig, traffic
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     common(d)
     d.add_argument("--base", default=None, metavar="GITREF", help="compare with the same stack at this commit")
     d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.add_argument(
+        "--traffic", type=Path, default=None, metavar="FILE", help="also write the traffic table (Markdown) to FILE"
+    )
     return parser
 
 
@@ -169,7 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             base = _render_plan(args, with_sets=False)
         result = plan_diff.diff(base, head)
-        print(json.dumps(result.to_dict(), indent=2, sort_keys=True) if args.json else plan_diff.format_text(result))
+        moved = traffic.shares(base, head)
+        if args.traffic:
+            Path(args.traffic).write_text(traffic.markdown(moved))
+        if args.json:
+            print(json.dumps({**result.to_dict(), "traffic": traffic.to_dict(moved)}, indent=2, sort_keys=True))
+        else:
+            print(traffic.markdown(moved))
+            print(plan_diff.format_text(result))
         return 0
     except engine.ProgramConfigError as err:
         print(str(err), file=sys.stderr)
