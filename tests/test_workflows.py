@@ -3,8 +3,8 @@ stacks deploy.
 
 ci.yml runs bin/test; preview.yml plans every stack offline (forks included); cloud-preview.yml previews
 it with Pulumi against Azure (branches of this repository only, the base branch's workflow); deploy.yml maps
-develop -> dev, staging -> staging and release tags -> prod; traffic-switch.yml flips activeColor of one
-stack from the ref it is deployed from. Every job that runs Pulumi authenticates to Azure by GitHub OIDC in
+develop -> dev, staging -> staging and release tags -> prod; traffic-switch.yml changes only activeColor or canaryWeight of one
+stack's deployed configuration, from the ref it is deployed from. Every job that runs Pulumi authenticates to Azure by GitHub OIDC in
 forms that renew themselves for the whole job (docs/ci-auth.md) with the identity named by
 repository/environment variables, reads its state from variables, checks that the stack's secrets provider is
 that stack's own key (`pulumi-<stack>` in the vault of a variable: one key per stack, made by the bootstrap),
@@ -1812,7 +1812,9 @@ def test_the_offline_plan_diffs_every_stack_against_the_base_branch_without_the_
     assert given["python-deps"] == "dev" and j < i
     venv = [s for s in eff if re.fullmatch(r"bash bin/_venv\.sh\s*", s.get("run", ""))]
     assert len(venv) == 1 and venv[0]["_origin"] == j
-    assert re.search(r'bin/plan diff --stack "\$STACK" --base "origin/\$BASE_REF" > (\S+)', plan["run"])
+    assert re.search(
+        r'bin/plan diff --stack "\$STACK" --base "origin/\$BASE_REF"( --traffic \S+)? > (\S+)', plan["run"]
+    )
     assert plan["env"] == {"STACK": "${{ matrix.stack }}", "BASE_REF": "${{ github.base_ref }}"}
     assert '>> "$GITHUB_STEP_SUMMARY"' in plan["run"]
     [(j, comment)] = [(j, s) for j, s in enumerate(steps(job)) if action_of(s) == "actions/github-script"]
@@ -1896,14 +1898,16 @@ def test_deploy_updates_one_stack_at_a_time_in_its_environment_after_the_tests()
 # --- traffic-switch.yml --------------------------------------------------------------------------
 
 
-def test_traffic_switch_inputs_are_the_stacks_and_colors():
+def test_traffic_switch_inputs_are_the_stacks_actions_colors_and_weight():
     wf = workflow("traffic-switch.yml")
     assert set(wf["on"]) == {"workflow_dispatch"}
     inputs = wf["on"]["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"stack", "color"}
+    assert set(inputs) == {"stack", "action", "color", "weight"}
     assert inputs["stack"]["type"] == "choice" and inputs["stack"]["options"] == STACKS
+    assert inputs["action"]["type"] == "choice" and inputs["action"]["options"] == ["switch", "abort", "canary"]
     assert inputs["color"]["type"] == "choice" and inputs["color"]["options"] == COLORS
-    assert inputs["stack"]["required"] is True and inputs["color"]["required"] is True
+    assert inputs["stack"]["required"] is True and inputs["action"]["required"] is True
+    assert inputs["weight"]["type"] == "string"
 
 
 def test_traffic_switch_shares_the_deploy_concurrency_group():
@@ -1920,40 +1924,52 @@ def test_traffic_switch_shares_the_deploy_concurrency_group():
 
 
 @pytest.mark.parametrize(
-    ("stack", "color", "ref", "branch"),
+    ("stack", "action", "color", "weight", "ref", "branch", "sets"),
     [
-        ("dev", "blue", "refs/heads/develop", "develop"),
-        ("staging", "green", "refs/heads/staging", "staging"),
-        ("prod", "green", "refs/tags/v1.4.2", "main"),
-        ("prod", "blue", "refs/tags/v10.0.12", "main"),
+        ("dev", "switch", "blue", "0", "refs/heads/develop", "develop", "activeColor=blue canaryWeight=0"),
+        ("staging", "switch", "green", "0", "refs/heads/staging", "staging", "activeColor=green canaryWeight=0"),
+        ("prod", "switch", "green", "0", "refs/tags/v1.4.2", "main", "activeColor=green canaryWeight=0"),
+        ("prod", "switch", "blue", "0", "refs/tags/v10.0.12", "main", "activeColor=blue canaryWeight=0"),
+        # Abort: the canary to 0 in one step, nothing else (the color input is not read).
+        ("prod", "abort", "purple", "55", "refs/tags/v1.4.2", "main", "canaryWeight=0"),
+        ("prod", "canary", "blue", "25", "refs/tags/v1.4.2", "main", "canaryWeight=25"),
+        ("prod", "canary", "blue", "100", "refs/tags/v1.4.2", "main", "canaryWeight=100"),
+        ("prod", "canary", "blue", "0", "refs/tags/v1.4.2", "main", "canaryWeight=0"),
         # The ref decides the code: prod only from a release tag (its environment admits nothing else),
         # dev and staging only from the branch they deploy from.
-        ("prod", "green", "refs/heads/main", None),
-        ("prod", "green", "refs/tags/v1.4.2-rc.1", None),
-        ("prod", "green", "refs/tags/release-1.4.2", None),
-        ("prod", "green", "refs/heads/v1.4.2", None),
-        ("dev", "blue", "refs/heads/main", None),
-        ("dev", "blue", "refs/tags/v1.4.2", None),
-        ("staging", "blue", "refs/heads/develop", None),
-        # The choices.
-        ("qa", "blue", "refs/heads/develop", None),
-        ("prod", "purple", "refs/tags/v1.4.2", None),
-        ("prod; echo", "blue", "refs/tags/v1.4.2", None),
-        ("", "green", "refs/heads/develop", None),
+        ("prod", "switch", "green", "0", "refs/heads/main", None, None),
+        ("prod", "switch", "green", "0", "refs/tags/v1.4.2-rc.1", None, None),
+        ("prod", "switch", "green", "0", "refs/tags/release-1.4.2", None, None),
+        ("prod", "switch", "green", "0", "refs/heads/v1.4.2", None, None),
+        ("dev", "switch", "blue", "0", "refs/heads/main", None, None),
+        ("dev", "abort", "blue", "0", "refs/tags/v1.4.2", None, None),
+        ("staging", "switch", "blue", "0", "refs/heads/develop", None, None),
+        # The choices and the weight.
+        ("qa", "switch", "blue", "0", "refs/heads/develop", None, None),
+        ("prod", "switch", "purple", "0", "refs/tags/v1.4.2", None, None),
+        ("prod; echo", "switch", "blue", "0", "refs/tags/v1.4.2", None, None),
+        ("", "switch", "green", "0", "refs/heads/develop", None, None),
+        ("prod", "rollback", "green", "0", "refs/tags/v1.4.2", None, None),
+        ("prod", "canary", "blue", "101", "refs/tags/v1.4.2", None, None),
+        ("prod", "canary", "blue", "-1", "refs/tags/v1.4.2", None, None),
+        ("prod", "canary", "blue", "5 activeColor=green", "refs/tags/v1.4.2", None, None),
+        ("prod", "canary", "blue", "", "refs/tags/v1.4.2", None, None),
     ],
 )
-def test_traffic_switch_validates_its_inputs_and_ref_first(stack, color, ref, branch, tmp_path):
+def test_traffic_switch_validates_its_inputs_and_ref_first(stack, action, color, weight, ref, branch, sets, tmp_path):
     job = workflow("traffic-switch.yml")["jobs"]["switch"]
     first = steps(job)[0]
     assert "run" in first, "the inputs are validated before anything else runs"
     assert first["env"]["REF"] == "${{ github.ref }}"
-    code, outputs, log = run_step(first, {"inputs.stack": stack, "inputs.color": color, "github.ref": ref}, tmp_path)
+    given = {"inputs.stack": stack, "inputs.action": action, "inputs.color": color, "inputs.weight": weight}
+    code, outputs, log = run_step(first, {**given, "github.ref": ref}, tmp_path)
     if branch is None:
         assert code != 0, log
         assert "::error::" in log
     else:
         assert code == 0, log
         assert outputs.get("branch") == branch
+        assert outputs.get("sets") == sets
 
 
 def test_traffic_switch_runs_the_dispatched_ref():
@@ -2040,25 +2056,83 @@ def test_traffic_switch_messages_name_the_ref_and_commit_first():
         assert step["with"]["message"].startswith(prefix), name
 
 
-def test_traffic_switch_sets_active_color_updates_and_records_a_pull_request():
+def test_traffic_switch_changes_the_deployed_configuration_updates_and_records_a_pull_request():
     job = workflow("traffic-switch.yml")["jobs"]["switch"]
-    config_set = [
-        (i, s)
-        for i, s in enumerate(steps(job))
-        if re.search(r'pulumi config set activeColor "\$COLOR" --stack "\$STACK"', s.get("run", ""))
-    ]
-    assert config_set
-    for _, step in config_set:
-        assert step["env"]["STACK"] == "${{ inputs.stack }}" and step["env"]["COLOR"] == "${{ inputs.color }}"
+    i, change = find_step(job, r"pulumi config refresh")
+    script = change["run"]
+    # The deployed configuration first, then only the validated keys, then the guard.
+    assert script.index('pulumi config refresh --stack "$STACK" --force') < script.index("pulumi config set")
+    assert 'pulumi config set "${pair%%=*}" "${pair#*=}" --stack "$STACK"' in script
+    assert change["env"]["SETS"] == "${{ steps.inputs.outputs.sets }}"
+    assert not re.search(r"pulumi config set (activeColor|canaryWeight|--path)", script)
     [(up, step)] = pulumi_commands(job)
-    assert step["with"]["command"] == "up"
-    assert step["with"]["stack-name"] == "${{ inputs.stack }}"
-    assert config_set[0][0] < up
+    assert step["with"]["command"] == "up" and step["with"]["stack-name"] == "${{ inputs.stack }}"
+    assert i < up
     [pr] = step_index(job, "peter-evans/create-pull-request")
     assert pr > up
     given = steps(job)[pr]["with"]
     assert given["add-paths"] == "Pulumi.${{ inputs.stack }}.yaml"
     assert given["base"] == "${{ steps.inputs.outputs.branch }}"
+
+
+def _fake_pulumi(tmp_path, before: dict, after: dict):
+    """A pulumi CLI that answers `config --json` with ``before`` until a `config set`, then ``after``."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (tmp_path / "before.json").write_text(json.dumps(before))
+    (tmp_path / "after.json").write_text(json.dumps(after))
+    (fake / "pulumi").write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> {tmp_path}/calls\n'
+        f'if [ "$1" = config ] && [ "$2" = set ]; then touch {tmp_path}/set; fi\n'
+        f'if [ "$1" = config ] && [ "$2" = --stack ]; then\n'
+        f"  if [ -e {tmp_path}/set ]; then cat {tmp_path}/after.json; else cat {tmp_path}/before.json; fi\n"
+        "fi\n"
+    )
+    (fake / "pulumi").chmod(0o755)
+    return fake
+
+
+DEPLOYED = {
+    "broxiva-platform:activeColor": {"value": "blue", "secret": False},
+    "broxiva-platform:canaryWeight": {"value": "50", "secret": False},
+    "broxiva-platform:colors": {"value": "{...}", "secret": False},
+}
+
+
+@pytest.mark.parametrize(
+    ("after", "ok"),
+    [
+        ({**DEPLOYED, "broxiva-platform:canaryWeight": {"value": "0", "secret": False}}, True),
+        (
+            {
+                **DEPLOYED,
+                "broxiva-platform:activeColor": {"value": "green", "secret": False},
+                "broxiva-platform:canaryWeight": {"value": "0", "secret": False},
+            },
+            True,
+        ),
+        # Anything else that moves stops the job before the update.
+        ({**DEPLOYED, "broxiva-platform:colors": {"value": "{other}", "secret": False}}, False),
+        ({**DEPLOYED, "broxiva-platform:extra": {"value": "x", "secret": False}}, False),
+    ],
+)
+def test_traffic_switch_refuses_any_other_change(after, ok, tmp_path):
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    _, change = find_step(job, r"pulumi config refresh")
+    fake = _fake_pulumi(tmp_path, DEPLOYED, after)
+    runner = {
+        "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+        "PULUMI_BACKEND_URL": "azblob://state?storage_account=acct",
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    values = {"inputs.stack": "prod", "steps.inputs.outputs.sets": "canaryWeight=0"}
+    code, _, log = run_step(change, values, tmp_path, runner)
+    assert (code == 0) is ok, log
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls.index("config refresh --stack prod --force") < calls.index("config set canaryWeight 0 --stack prod")
+    if not ok:
+        assert "::error::" in log and "only activeColor and canaryWeight may change" in log
 
 
 # --- the secrets-provider check ------------------------------------------------------------------
