@@ -36,10 +36,10 @@ def markdown(table: dict[str, dict[str, tuple[float, float]]]) -> str:
         return "No routed traffic.\n"
     colors = sorted({c for per_app in table.values() for c in per_app}, key=_color_order)
     if not changed:
-        cells = "; ".join(
+        summary = "; ".join(
             f"{app} " + ", ".join(f"{c} {_pct(table[app][c][0])}" for c in colors if c in table[app]) for app in table
         )
-        return f"Traffic unchanged: {cells}.\n"
+        return f"Traffic unchanged: {summary}.\n"
     lines = ["| Traffic | " + " | ".join(colors) + " |", "|---|" + "---|" * len(colors)]
     for app, per_color in table.items():
         cells = []
