@@ -32,7 +32,8 @@ def gated(active: Color, canary_weight: int) -> tuple[Color, ...]:
 def session_persistence(app: str, stickiness: CanaryStickiness | None, canary_weight: int) -> dict[str, Any] | None:
     """Cookie session persistence on the app's route while a canary splits it (0 < weight < 100), so a client
     stays on the color it first reached; none otherwise (a cookie would only pin clients to pods).
-    Gateway API HTTPRoute ``rules[].sessionPersistence`` (experimental channel)."""
+    Gateway API HTTPRoute ``rules[].sessionPersistence`` (experimental channel; gateway-api apis/v1/shared_types.go
+    ``SessionPersistence``, whose CEL rule requires absoluteTimeout with a Permanent cookie)."""
     if stickiness is None or app not in stickiness.apps or not 0 < canary_weight < 100:
         return None
     return {

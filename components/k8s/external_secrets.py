@@ -25,8 +25,10 @@ def secret_data(app_env: Mapping[str, str]) -> list[dict[str, object]]:
 
 
 def version_template(key: str, version: str) -> dict[str, object]:
-    """The Secret holds the fetched values plus ``key: version``. A new version changes the ExternalSecret's
-    spec, and the operator re-syncs at once on a spec change, whatever the refresh interval."""
+    """The Secret holds the fetched values plus ``key: version`` (``mergePolicy: Merge`` adds the templated keys to
+    the fetched ones: external-secrets apis/externalsecrets/v1/externalsecret_types.go ExternalSecretTemplate).
+    A new version changes the ExternalSecret's spec, and the operator re-syncs at once when the spec's generation
+    differs from the one it last synced, whatever the refresh interval."""
     return {"engineVersion": "v2", "mergePolicy": "Merge", "data": {key: version}}
 
 
