@@ -1,8 +1,10 @@
 """Pure builders of the release Jobs: the promotion gate (smoke checks against one color's Service) and the
 database migrations of a release's tag.
 
-pulumi-kubernetes waits for a Job to complete and fails the update when it fails (provider/pkg/await/job.go),
-so a resource that depends on one of these Jobs is applied only after it has succeeded.
+pulumi-kubernetes waits for a Job to complete and fails the update when it fails (pulumi-kubernetes
+provider/pkg/await/job.go ``jobInitAwaiter``: ready on the condition Complete=True, an error at once on
+Failed=True, and a timeout taken from the resource's customTimeouts, else ``DefaultJobTimeoutMins = 10``), so a
+resource that depends on one of these Jobs is applied only after it has succeeded.
 """
 
 from __future__ import annotations
