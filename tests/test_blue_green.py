@@ -277,38 +277,65 @@ def test_unsafe_switches_are_refused_before_anything_changes(stack: str, sets: d
     assert f"broxiva-platform:{key} = " in str(err.value) and fragment in str(err.value)
 
 
-def test_the_runbook_end_to_end() -> None:
-    """docs/RUNBOOK.md on prod: release to green, canary, promote, scale blue down, roll back while warm."""
+# docs/RUNBOOK.md on prod, in order: each step starts from the stack the previous one left.
+RUNBOOK_STEPS: list[tuple[str, dict[str, str]]] = [
+    ("release", {"colors.green.tag": "v1.6.0"}),
+    ("canary-5", {"canaryWeight": "5"}),
+    ("canary-25", {"canaryWeight": "25"}),
+    ("canary-50", {"canaryWeight": "50"}),
+    ("canary-100", {"canaryWeight": "100"}),
+    ("promote", {"activeColor": "green", "canaryWeight": "0"}),
+    ("rollback", {"activeColor": "blue"}),
+    ("forward-again", {"activeColor": "green"}),
+    ("scale-down", {"colors.blue.running": "false"}),
+]
+
+
+def _runbook_state(upto: int) -> dict[str, str]:
     state: dict[str, str] = {}
+    for _, changes in RUNBOOK_STEPS[:upto]:
+        state.update(changes)
+    return state
 
-    def step(**changes: str) -> dict[tuple[str, str], set[str]]:
-        before = run_program("prod", dict(state))
-        state.update({k.replace("__", "."): v for k, v in changes.items()})
-        return _changes(plan_diff.diff(before, run_program("prod", dict(state))))
 
-    def kinds(changes: dict[tuple[str, str], set[str]]) -> set[str]:
-        return {typ for typ, _ in changes}
+def _kinds(changes: dict[tuple[str, str], set[str]]) -> set[str]:
+    return {typ for typ, _ in changes}
 
-    # 1. Release: green's migrations run (a new Job), then green's Deployments roll out; no traffic moves.
-    assert kinds(step(colors__green__tag="v1.6.0")) == {DEPLOYMENT, JOB}
-    # 2. Canary: green's gates run first, then the routes give it a share; later steps move weights only.
-    assert kinds(step(canaryWeight="5")) == {ROUTE, JOB}
-    for weight in ("25", "50", "100"):
-        assert kinds(step(canaryWeight=weight)) == {ROUTE}
-    # 3. Promote: green already takes all the traffic; the Services and the workers follow, blue's gates go.
-    promote = step(activeColor="green", canaryWeight="0")
-    assert kinds(promote) == {SERVICE, JOB, DEPLOYMENT, HPA}
-    assert {name for (typ, name), paths in promote.items() if typ == JOB} == {f"{a}-gate-blue" for a in ROUTED}
-    # 4. Rollback while blue is warm: blue's gates run again before the traffic returns.
-    rollback = step(activeColor="blue")
-    assert kinds(rollback) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
-    step(activeColor="green")
-    # 5. Scale blue down: its Deployments to zero (forced where an HPA sized them), its HPAs and migrations go.
-    scale_down = step(colors__blue__running="false")
-    assert {name for (typ, name) in scale_down if typ == DEPLOYMENT} == {f"{a}-blue" for a in ROUTED}
-    assert {typ for typ, _ in scale_down} == {DEPLOYMENT, HPA, JOB}
-    assert all(paths == {"-"} for (typ, _), paths in scale_down.items() if typ in (HPA, JOB))
-    final = run_program("prod", dict(state))
+
+@pytest.mark.parametrize("index", range(len(RUNBOOK_STEPS)), ids=[name for name, _ in RUNBOOK_STEPS])
+def test_the_runbook_end_to_end(index: int) -> None:
+    """docs/RUNBOOK.md on prod: release to green, canary, promote, roll back while warm, scale blue down."""
+    name, _ = RUNBOOK_STEPS[index]
+    changes = _changes(
+        plan_diff.diff(run_program("prod", _runbook_state(index)), run_program("prod", _runbook_state(index + 1)))
+    )
+    if name == "release":
+        # Green's migrations run (a new Job), then green's Deployments roll out; no traffic moves.
+        assert _kinds(changes) == {DEPLOYMENT, JOB}
+    elif name == "canary-5":
+        # Green's gates run first, then the routes give it a share.
+        assert _kinds(changes) == {ROUTE, JOB}
+    elif name.startswith("canary-"):
+        assert _kinds(changes) == {ROUTE}
+    elif name == "promote":
+        # Green already takes all the traffic; the Services and the workers follow, blue's gates go.
+        assert _kinds(changes) == {SERVICE, JOB, DEPLOYMENT, HPA}
+        assert {n for (typ, n), paths in changes.items() if typ == JOB} == {f"{a}-gate-blue" for a in ROUTED}
+    elif name == "rollback":
+        # While blue is warm: blue's gates run again before the traffic returns.
+        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
+    elif name == "forward-again":
+        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
+    else:
+        # Blue's Deployments to zero (forced where an HPA sized them), its HPAs and migrations go.
+        assert {n for (typ, n) in changes if typ == DEPLOYMENT} == {f"{a}-blue" for a in ROUTED}
+        assert _kinds(changes) == {DEPLOYMENT, HPA, JOB}
+        assert all(paths == {"-"} for (typ, _), paths in changes.items() if typ in (HPA, JOB))
+
+
+def test_the_runbook_ends_on_green_and_blue_is_cold() -> None:
+    state = _runbook_state(len(RUNBOOK_STEPS))
+    final = run_program("prod", state)
     assert final.outputs["activeColor"] == "green" and final.outputs["colorTags"]["green"] == "v1.6.0"
     assert final.outputs["canaryWeight"] == 0
     # Blue is cold now: rolling back to it is refused until it runs again.
