@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
+from tests.conftest import run_program
+from tools.plan import __main__ as plan_cli
 from tools.plan.diff import diff, format_text
 from tools.plan.engine import Plan
 
@@ -136,3 +139,66 @@ def test_removing_a_protected_resource_is_flagged(protect):
     base = Plan("broxiva-platform", "prod", [_record(OLD_URN, OLD_PARENT, []) | {"protect": protect}], [], {})
     text = format_text(diff(base, Plan("broxiva-platform", "prod", [], [], {})))
     assert ("(protected: the update stops here" in text) is protect
+
+
+# --------------------------------------------------------------------------- traffic
+
+SWITCHED = {"blue": (100.0, 0.0), "green": (0.0, 100.0)}
+CANARY = {"blue": (100.0, 75.0), "green": (0.0, 25.0)}
+
+
+def test_a_switch_moves_every_route_from_blue_to_green():
+    result = diff(run_program("prod"), run_program("prod", {"activeColor": "green"}))
+    assert result.traffic == {"broxiva-api": SWITCHED, "broxiva-web": SWITCHED}
+    assert format_text(result).splitlines()[:5] == [
+        "| Traffic | blue | green |",
+        "|---|---|---|",
+        "| broxiva-api | **100% → 0%** | **0% → 100%** |",
+        "| broxiva-web | **100% → 0%** | **0% → 100%** |",
+        "",
+    ]
+    assert result.to_dict()["traffic"]["broxiva-api"] == {
+        "blue": {"before": 100.0, "after": 0.0},
+        "green": {"before": 0.0, "after": 100.0},
+    }
+    assert not result.empty
+
+
+def test_a_canary_step_gives_the_idle_color_its_weight():
+    result = diff(run_program("prod", {"canaryWeight": "0"}), run_program("prod", {"canaryWeight": "25"}))
+    assert result.traffic == {"broxiva-api": CANARY, "broxiva-web": CANARY}
+    lines = format_text(result).splitlines()
+    assert lines[:2] == ["| Traffic | blue | green |", "|---|---|---|"]
+    assert lines[2:4] == [
+        "| broxiva-api | **100% → 75%** | **0% → 25%** |",
+        "| broxiva-web | **100% → 75%** | **0% → 25%** |",
+    ]
+    assert result.to_dict()["traffic"]["broxiva-web"]["green"] == {"before": 0.0, "after": 25.0}
+
+
+@pytest.mark.parametrize("sets", [{}, {"colors.green.tag": "v1.5.1"}])
+def test_traffic_that_does_not_move_is_one_line(sets):
+    result = diff(run_program("prod"), run_program("prod", sets))
+    unchanged = "Traffic unchanged: broxiva-api blue 100%, green 0%; broxiva-web blue 100%, green 0%."
+    text = format_text(result)
+    assert text.splitlines()[0] == unchanged
+    assert "| Traffic |" not in text
+    assert result.traffic["broxiva-api"] == {"blue": (100.0, 100.0), "green": (0.0, 0.0)}
+    # The summary adds no step: nothing to do is still empty, a new tag on the idle color is not.
+    assert result.empty is (not sets)
+
+
+def test_plans_without_routes_have_no_traffic_line():
+    result = diff(_plan(), _plan())
+    assert result.traffic == {} and result.to_dict()["traffic"] == {}
+    assert format_text(result) == "0 to add, 0 to change, 0 to delete, outputs unchanged"
+
+
+def test_the_diff_command_prints_the_table_once_at_the_top(capsys):
+    assert plan_cli.main(["diff", "--stack", "prod", "--set", "activeColor=green"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("| Traffic | blue | green |\n")
+    assert printed.count("| Traffic |") == 1
+    assert plan_cli.main(["diff", "--stack", "prod", "--set", "canaryWeight=25", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["traffic"]["broxiva-api"]["blue"] == {"before": 100.0, "after": 75.0}

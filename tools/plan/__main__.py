@@ -172,13 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             base = _render_plan(args, with_sets=False)
         result = plan_diff.diff(base, head)
-        moved = traffic.shares(base, head)
         if args.traffic:
-            Path(args.traffic).write_text(traffic.markdown(moved))
+            Path(args.traffic).write_text(traffic.markdown(result.traffic))
         if args.json:
-            print(json.dumps({**result.to_dict(), "traffic": traffic.to_dict(moved)}, indent=2, sort_keys=True))
+            print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         else:
-            print(traffic.markdown(moved))
             print(plan_diff.format_text(result))
         return 0
     except engine.ProgramConfigError as err:

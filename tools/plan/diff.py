@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from .engine import Plan
@@ -53,6 +54,9 @@ class PlanDiff:
     moved: list[Change] = field(default_factory=list)
     """Resources under a new URN that name their old one in ``aliases``: the same resource to the engine.
     Their paths start with ``<urn>``; any other path is a change the engine makes as well."""
+    traffic: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    """Route (app) -> color -> (percent of its traffic before, after) (:func:`tools.plan.traffic.shares`).
+    Not a step of its own: the routes and Services that move it are among the changes."""
 
     @property
     def empty(self) -> bool:
@@ -67,6 +71,7 @@ class PlanDiff:
             "reordered": [c.to_dict() for c in self.reordered],
             "moved": [c.to_dict() for c in self.moved],
             "outputs": [{"key": k, "before": b, "after": a} for k, b, a in self.outputs],
+            "traffic": _traffic().to_dict(self.traffic),
             "summary": {
                 "add": len(self.added),
                 "change": len(self.changed),
@@ -75,6 +80,14 @@ class PlanDiff:
                 "move": len(self.moved),
             },
         }
+
+
+def _traffic() -> ModuleType:
+    """tools.plan.traffic, imported when first used: it reads the routes through rollout, which imports
+    this module."""
+    from . import traffic
+
+    return traffic
 
 
 def value_diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -161,7 +174,7 @@ def diff(base: Plan, head: Plan) -> PlanDiff:
         elif paths:
             changed.append(Change(urn, a["type"], a["name"], paths))
     outputs = value_diff(base.outputs, head.outputs)
-    return PlanDiff(added, removed, changed, outputs, reordered, moved)
+    return PlanDiff(added, removed, changed, outputs, reordered, moved, _traffic().shares(base, head))
 
 
 def _short(value: Any) -> str:
@@ -175,6 +188,9 @@ def _urn_name(urn: str) -> str:
 
 def format_text(result: PlanDiff) -> str:
     lines = []
+    if result.traffic:
+        # Each app's traffic per color first: a Markdown table when it moves, one line when it does not.
+        lines += [*_traffic().markdown(result.traffic).rstrip("\n").splitlines(), ""]
     for res in result.added:
         lines.append(f"+ {res['type']} {res['name']}")
     for res in result.removed:
