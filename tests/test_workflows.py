@@ -2115,6 +2115,9 @@ DEPLOYED = {
         # Anything else that moves stops the job before the update.
         ({**DEPLOYED, "broxiva-platform:colors": {"value": "{other}", "secret": False}}, False),
         ({**DEPLOYED, "broxiva-platform:extra": {"value": "x", "secret": False}}, False),
+        ({k: v for k, v in DEPLOYED.items() if k != "broxiva-platform:colors"}, False),
+        ({**DEPLOYED, "broxiva-platform:colors": {"secret": True}}, False),
+        ({**DEPLOYED, "broxiva-platform:canaryWeight": {"value": "0", "secret": False}, "aws:region": {}}, False),
     ],
 )
 def test_traffic_switch_refuses_any_other_change(after, ok, tmp_path):
@@ -2133,6 +2136,147 @@ def test_traffic_switch_refuses_any_other_change(after, ok, tmp_path):
     assert calls.index("config refresh --stack prod --force") < calls.index("config set canaryWeight 0 --stack prod")
     if not ok:
         assert "::error::" in log and "only activeColor and canaryWeight may change" in log
+
+
+ALLOWED_KEYS = {"activeColor", "canaryWeight"}
+
+
+def _config_commands(job: dict) -> list[tuple[int, str]]:
+    """(step index, command) of every `pulumi config ...` line of the job's scripts, in order."""
+    return [
+        (i, line.strip())
+        for i, s in enumerate(steps(job))
+        if "run" in s
+        for line in s["run"].splitlines()
+        if re.search(r"\bpulumi config\b", line)
+    ]
+
+
+def test_traffic_switch_refreshes_the_configuration_before_any_change():
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    commands = _config_commands(job)
+    refreshes = [n for n, (_, c) in enumerate(commands) if c.startswith("pulumi config refresh")]
+    sets = [n for n, (_, c) in enumerate(commands) if c.startswith("pulumi config set")]
+    assert refreshes == [0], commands
+    assert commands[0][1] == 'pulumi config refresh --stack "$STACK" --force'
+    assert len(sets) == 2 and min(sets) > 0, "the deployed stack, then the branch of the recording pull request"
+    [(up, _)] = pulumi_commands(job)
+    assert commands[0][0] < up
+    # Nothing but the refresh, the two readings and the validated pairs: no rm, set-all, cp or --path.
+    allowed = {
+        'pulumi config refresh --stack "$STACK" --force',
+        'pulumi config --stack "$STACK" --json > "$RUNNER_TEMP/config-before.json"',
+        'pulumi config --stack "$STACK" --json > "$RUNNER_TEMP/config-after.json"',
+        'pulumi config set "${pair%%=*}" "${pair#*=}" --stack "$STACK"',
+    }
+    assert {c for _, c in commands} == allowed
+    for i in {i for i, c in commands if c.startswith("pulumi config set")}:
+        step = steps(job)[i]
+        assert step["env"]["SETS"] == "${{ steps.inputs.outputs.sets }}"
+        assert "for pair in $SETS; do" in step["run"]
+
+
+def _fake_git(tmp_path):
+    fake = tmp_path / "fakebin"
+    (fake / "git").write_text(f'#!/usr/bin/env bash\necho "git $*" >> {tmp_path}/calls\n')
+    (fake / "git").chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("action", "color", "weight", "expected"),
+    [
+        ("switch", "green", "40", ["activeColor green", "canaryWeight 0"]),
+        ("switch", "blue", "0", ["activeColor blue", "canaryWeight 0"]),
+        # Abort: the canary to 0, one key, whatever color and weight were sent.
+        ("abort", "green", "55", ["canaryWeight 0"]),
+        ("abort", "blue", "", ["canaryWeight 0"]),
+        ("canary", "green", "25", ["canaryWeight 25"]),
+    ],
+)
+def test_traffic_switch_sets_only_active_color_and_canary_weight(action, color, weight, expected, tmp_path):
+    """The validated pairs, through the change of the deployed configuration and of the recording branch."""
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    given = {"inputs.stack": "prod", "inputs.action": action, "inputs.color": color, "inputs.weight": weight}
+    code, outputs, log = run_step(steps(job)[0], {**given, "github.ref": "refs/tags/v1.4.2"}, tmp_path)
+    assert code == 0, log
+    assert {pair.split("=")[0] for pair in outputs["sets"].split()} <= ALLOWED_KEYS
+    after = dict(DEPLOYED)
+    for pair in expected:
+        key, value = pair.split()
+        after[f"broxiva-platform:{key}"] = {"value": value, "secret": False}
+    fake = _fake_pulumi(tmp_path, DEPLOYED, after)
+    _fake_git(tmp_path)
+    runner = {
+        "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+        "PULUMI_BACKEND_URL": "azblob://state?storage_account=acct",
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    values = {**given, "steps.inputs.outputs.sets": outputs["sets"], "steps.inputs.outputs.branch": outputs["branch"]}
+    _, change = find_step(job, r"pulumi config refresh")
+    code, _, log = run_step(change, values, tmp_path, runner)
+    assert code == 0, log
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[:2] == ["login azblob://state?storage_account=acct", "config refresh --stack prod --force"]
+    assert [c for c in calls if c.startswith("config set")] == [f"config set {p} --stack prod" for p in expected]
+    (tmp_path / "calls").write_text("")
+    _, record = find_step(job, r"git checkout -B")
+    code, _, log = run_step(record, values, tmp_path, runner)
+    assert code == 0, log
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[:2] == ["git checkout -- Pulumi.prod.yaml", "git checkout -B main origin/main"]
+    assert [c for c in calls if c.startswith("config ")] == [f"config set {p} --stack prod" for p in expected]
+
+
+def test_traffic_switch_aborts_in_one_update():
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    assert len(pulumi_commands(job)) == 1
+    script = steps(job)[0]["run"]
+    assert re.search(r"^\s*abort\) sets=\"canaryWeight=0\" ;;$", script, re.M)
+
+
+CONFIG = {"broxiva-platform:canaryWeight": {"value": "25", "secret": False}, "broxiva-platform:x": {"secret": True}}
+OTHER = {**CONFIG, "broxiva-platform:canaryWeight": {"value": "0", "secret": False}}
+
+
+@pytest.mark.parametrize(
+    ("entries", "ok"),
+    [
+        ([("update", "succeeded", CONFIG)], True),
+        ([("refresh", "succeeded", dict(reversed(CONFIG.items()))), ("update", "succeeded", CONFIG)], True),
+        ([("update", "failed", CONFIG), ("update", "succeeded", CONFIG)], True),
+        # `pulumi config refresh` would read the newest entry's configuration, not the deployed one.
+        ([("update", "failed", OTHER), ("update", "succeeded", CONFIG)], False),
+        ([("refresh", "succeeded", OTHER), ("update", "succeeded", CONFIG)], False),
+        ([("destroy", "failed", {}), ("update", "succeeded", CONFIG)], False),
+    ],
+)
+def test_traffic_switch_refuses_a_newest_entry_with_another_configuration(entries, ok, tmp_path):
+    job = workflow("traffic-switch.yml")["jobs"]["switch"]
+    i, step = find_step(job, r"pulumi stack history")
+    j, _ = find_step(job, r"pulumi config refresh")
+    assert i < j
+    message = f"v1.4.2 {'a' * 40} (https://run)"
+    history = [
+        {"version": 10 - n, "kind": kind, "result": result, "message": message, "config": config}
+        for n, (kind, result, config) in enumerate(entries)
+    ]
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "pulumi").write_text(
+        f'#!/usr/bin/env bash\nif [ "$1" = stack ] && [ "$2" = history ]; then cat {tmp_path}/history.json; fi\n'
+    )
+    (fake / "pulumi").chmod(0o755)
+    runner = {
+        "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+        "GITHUB_REF_NAME": "v1.4.2",
+        "GITHUB_SHA": "a" * 40,
+        "PULUMI_BACKEND_URL": "azblob://state?storage_account=acct",
+    }
+    code, _, log = run_step(step, {"inputs.stack": "prod"}, tmp_path, runner)
+    assert (code == 0) is ok, log
+    if not ok:
+        assert "::error::the newest entry of prod's history" in log
 
 
 # --- the secrets-provider check ------------------------------------------------------------------
