@@ -1,34 +1,42 @@
 """The Broxiva platform: configuration in, components wired together, outputs out."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pulumi
 
-from components import config, names
+from components import config, monitoring, names
 from components.apps.blue_green import BlueGreenService, BlueGreenServiceArgs, GateSettings, ReleaseSetArgs
 from components.apps.migrations import Migrations, MigrationsArgs
 from components.apps.routes import RoutedApp, Routes, RoutesArgs
+from components.apps.traffic import weights
 from components.apps.worker import Worker
 from components.apps.workload_spec import PodEnvironment
-from components.azure import context, private_link
+from components.azure import context, dashboards, private_link
+from components.azure.alerts import Alerts, AlertsArgs
 from components.azure.backups import BackupStore, BackupStoreArgs
 from components.azure.cluster import AksCluster, AksClusterArgs
+from components.azure.diagnostics import DiagnosedResource, Diagnostics, DiagnosticsArgs
 from components.azure.dns import DnsRecords, DnsRecordsArgs, ci_principal_ids, zone_from_bootstrap
 from components.azure.environment import AzureEnvironment, AzureEnvironmentArgs
 from components.azure.gateway_address import GatewayAddress, GatewayAddressArgs
 from components.azure.generated_secrets import GeneratedSecrets, GeneratedSecretsArgs
+from components.azure.grafana import Grafana, GrafanaArgs
 from components.azure.network import Network, NetworkArgs
 from components.azure.postgres import PostgresServer, PostgresServerArgs
+from components.azure.prometheus import ManagedPrometheus, ManagedPrometheusArgs
 from components.azure.redis import ManagedRedis, ManagedRedisArgs
 from components.azure.registry import ContainerRegistry, ContainerRegistryArgs
+from components.azure.tracing import Tracing, TracingArgs
 from components.azure.vault import SecretVault, SecretVaultArgs
 from components.azure.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
-from components.config import AppConfig, secrets
+from components.config import AppConfig, rules, secrets
 from components.k8s.app_namespace import AppNamespace, AppNamespaceArgs, DataService, app_settings
 from components.k8s.cert_manager import CertManager, CertManagerArgs, certificate_hosts
 from components.k8s.edge import Edge, EdgeArgs
 from components.k8s.external_secrets import ExternalSecrets, ExternalSecretsArgs, PullSecret
+from components.k8s.scrape import ScrapeTargets, ScrapeTargetsArgs
 
 # Bad configuration stops here, before any resource is declared (the other stacks' files are read for their
 # address spaces).
@@ -60,6 +68,15 @@ env = AzureEnvironment(
     ),
 )
 site = placement.in_group(env.resource_group_name)
+level = cfg.features.monitoring
+# Traces at every level: the apps read the connection string from the vault whatever the level, so raising or
+# lowering it adds or removes monitoring resources only.
+tracing = Tracing(
+    "tracing",
+    TracingArgs(
+        site, component_name=f"{names.monitoring_prefix(cfg.cluster.name)}-insights", workspace_id=env.workspace_id
+    ),
+)
 gateway_ip = GatewayAddress("gateway", GatewayAddressArgs(site, ip_name=f"{cfg.cluster.name}-gateway-ip", zones=zones))
 private_groups = ["vault", "redisEnterprise", "blob"] + (["registry"] if cfg.registry.acr_name else [])
 postgres_zone = private_link.postgres_zone(cfg.postgres.server_name)
@@ -84,10 +101,12 @@ cluster = AksCluster(
         tenant_id=azure.tenant_id,
         deployer=azure.deployer,
         existing_id=cfg.adopt.cluster,
+        prometheus_metrics=monitoring.has_prometheus(level),
     ),
 )
+registry = None
 if cfg.registry.acr_name:
-    ContainerRegistry(
+    registry = ContainerRegistry(
         "registry",
         ContainerRegistryArgs(
             site,
@@ -121,7 +140,7 @@ database = PostgresServer(
     ),
 )
 cache = ManagedRedis("redis", ManagedRedisArgs(site, redis=cfg.redis, endpoint=endpoint))
-BackupStore(
+backups = BackupStore(
     "backups",
     BackupStoreArgs(
         site,
@@ -143,6 +162,7 @@ vault = SecretVault(
             "postgres-url": database.url,
             "redis-password": cache.access_key,
             "redis-url": cache.url,
+            "appinsights-connection-string": tracing.connection_string,
             **platform.provided_secrets,
         },
         expires=secrets.expiries(held_secrets, cfg.secrets),
@@ -150,6 +170,83 @@ vault = SecretVault(
         existing_id=cfg.adopt.key_vault,
     ),
 )
+diagnosed = {
+    "cluster": DiagnosedResource("Microsoft.ContainerService/managedClusters", cluster.cluster_id),
+    "vault": DiagnosedResource("Microsoft.KeyVault/vaults", vault.vault_id),
+    "postgres": DiagnosedResource("Microsoft.DBforPostgreSQL/flexibleServers", database.server_id),
+    "redis": DiagnosedResource("Microsoft.Cache/redisEnterprise/databases", cache.database_id),
+    "backups": DiagnosedResource(
+        "Microsoft.Storage/storageAccounts/blobServices",
+        backups.account_id.apply(lambda i: f"{i}/blobServices/default"),
+    ),
+}
+if registry is not None:
+    diagnosed["registry"] = DiagnosedResource("Microsoft.ContainerRegistry/registries", registry.registry_id)
+Diagnostics("diagnostics", DiagnosticsArgs(workspace_id=env.workspace_id, resources=diagnosed))
+if monitoring.has_prometheus(level):
+    assert cfg.observability.grafana_name is not None  # config rules require it at this level
+    route_weights = {
+        app_name: weights(cfg.active_color, cfg.canary_weight, [c for c in names.COLORS if cfg.colors.of(c).tag])
+        for app_name in cfg.routed_apps
+    }
+    prometheus = ManagedPrometheus(
+        "prometheus",
+        ManagedPrometheusArgs(
+            site,
+            cluster_id=cluster.cluster_id,
+            cluster_name=cfg.cluster.name,
+            recording_rules=monitoring.recording_rules(cfg.namespace, route_weights),
+        ),
+    )
+
+    def dashboard_json(name: str, values: Mapping[str, str]) -> str:
+        return dashboards.render(name, {key: values[key] for key in dashboards.constants(dashboards.load(name))})
+
+    dashboard_values = pulumi.Output.all(azure.subscription_id, env.resource_group_name).apply(
+        lambda v: {
+            "namespace": cfg.namespace,
+            "subscription": v[0],
+            "resource_group": v[1],
+            "postgres_server": cfg.postgres.server_name,
+            "redis_cache": cfg.redis.name,
+        }
+    )
+    Grafana(
+        "grafana",
+        GrafanaArgs(
+            site,
+            grafana_name=cfg.observability.grafana_name,
+            metrics_workspace_id=prometheus.workspace_id,
+            admin_group_ids=cfg.cluster.admin_group_object_ids,
+            viewer_group_ids=cfg.rbac.reader_group_object_ids,
+            deployer=azure.deployer,
+            dashboards={
+                name: dashboard_values.apply(functools.partial(dashboard_json, name)) for name in dashboards.NAMES
+            },
+            zone_redundant=len(zones) > 1,
+        ),
+    )
+    if monitoring.has_alerts(level):
+        alerts = cfg.observability.alerts
+        assert alerts is not None  # config rules require it at this level
+        Alerts(
+            "alerts",
+            AlertsArgs(
+                site,
+                environment=cfg.environment,
+                cluster_id=cluster.cluster_id,
+                cluster_name=cfg.cluster.name,
+                metrics_workspace_id=prometheus.workspace_id,
+                rules=monitoring.alert_rules(cfg.namespace, sorted(cfg.routed_apps)),
+                metric_alerts=monitoring.METRIC_ALERTS,
+                targets={"postgres": database.server_id, "redis": cache.cache_id},
+                severities=rules.effective_severities(cfg),
+                routes=alerts.routes,
+                emails=alerts.emails,
+                slack_webhook_url=platform.provided_secrets.get("alert-slack-webhook-url"),
+                pagerduty_integration_key=platform.provided_secrets.get("alert-pagerduty-integration-key"),
+            ),
+        )
 records = DnsRecords(
     "dns",
     DnsRecordsArgs(
@@ -276,6 +373,7 @@ pods = PodEnvironment(
     spread_zones=len(zones) > 1,
     secrets_version=secrets.secrets_version(cfg.secrets),
     secrets_version_key=external_secrets.version_key,
+    environment=cfg.environment,
 )
 app_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[external_secrets, app_ns]))
 migrations = Migrations(
@@ -340,6 +438,15 @@ Routes(
     ),
     opts=in_cluster,
 )
+
+if monitoring.has_prometheus(level):
+    # The add-on brings the ServiceMonitor kinds with the cluster's metrics profile; the add-ons' metrics
+    # Services come with their releases.
+    ScrapeTargets(
+        "scrape",
+        ScrapeTargetsArgs(app_namespace=app_ns.namespace, routed_apps=sorted(cfg.routed_apps)),
+        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[external_secrets, edge])),
+    )
 
 pulumi.export("environment", cfg.environment)
 pulumi.export("resourceGroup", env.resource_group_name)

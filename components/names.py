@@ -48,6 +48,9 @@ PART_OF_LABEL = "broxiva.com/part-of"
 PART_OF = "broxiva"
 """Every app pod carries PART_OF_LABEL=PART_OF; the egress policies select on it."""
 GATE_FOR_LABEL = "broxiva.com/gate-for"
+ROLE_LABEL = "broxiva.com/role"
+"""A Service's role: color (fixed on one color: routes and metrics), stable or preview."""
+COLOR_ROLE = "color"
 """On a promotion gate's pods: the app it checks (that app's ingress policy admits them)."""
 POOL_LABEL = "broxiva.com/pool"
 """Node label naming the pool; app pods select WORKLOAD_POOL."""
@@ -86,6 +89,11 @@ def stable_service_name(app: str) -> str:
 def preview_service_name(app: str) -> str:
     """The Service on the idle color: for testing a release before it takes traffic."""
     return f"{app}-preview"
+
+
+def monitoring_prefix(cluster_name: str) -> str:
+    """``broxiva-prod-aks`` -> ``broxiva-prod``: the stem of the environment's monitoring resource names."""
+    return cluster_name.removesuffix("-aks")
 
 
 def certificate_secret_names(environment: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi_azure_native import authorization, containerservice, dns, managedidentity
+from pulumi_azure_native import authorization, containerservice, dns, managedidentity, monitor
 
 from components.azure import dns as dns_component
 from components.azure import kubeconfig
@@ -63,6 +63,9 @@ TAGLESS = {ROLE_ASSIGNMENT, FEDERATION, MAINTENANCE, RECORD} | {
         "storage:BlobContainer",
         "storage:BlobContainerImmutabilityPolicy",
         "storage:BlobServiceProperties",
+        # Extension resources of the monitored resources: ARM gives them no tags.
+        "monitor:DataCollectionRuleAssociation",
+        "monitor:DiagnosticSetting",
     )
 }
 
@@ -73,6 +76,11 @@ ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 POSTGRES_SERVER = "azure-native:dbforpostgresql:Server"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+GRAFANA_ADMIN = "22926164-76b3-42b3-bc55-97df8dab3e41"
+GRAFANA_EDITOR = "a79a5197-3a5c-4973-a920-486035ffd60f"
+MONITORING_DATA_READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"
+MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
+ADMIN_GROUP = "5b7a4c1e-3f0d-4a8e-9b6c-2d1e0f3a4b5c"
 OWNER = "8e3af657-a8ff-443c-a75e-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7126f08cd"
 USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35c-4d20-a5c3-56ed7d7d0c49"
@@ -102,8 +110,8 @@ GENERATED = {
     "postgres-password",
     "internal-api-key",
 }
-# Read from the data services: the cache's key, and the URLs built from the servers' real outputs.
-COMPOSED = {"postgres-url", "redis-password", "redis-url"}
+# From the services the program creates: the connection URLs, the cache key, the Application Insights connection.
+COMPOSED = {"postgres-url", "redis-password", "redis-url", "appinsights-connection-string"}
 WEBHOOK = {"dev": False, "staging": True, "prod": True}
 PROVIDED_BY_DEFAULT = {
     "dev": {"registry-pull-token"},
@@ -222,6 +230,8 @@ def test_every_taggable_azure_resource_carries_the_tags(plan, stack, environment
         managedidentity.FederatedIdentityCredential,
         containerservice.MaintenanceConfiguration,
         dns.RecordSet,
+        monitor.DataCollectionRuleAssociation,
+        monitor.DiagnosticSetting,
     ],
 )
 def test_types_exempt_from_tags_take_no_tags(cls):
@@ -422,6 +432,9 @@ PROTECTED_IN_PROD = [
     (CLUSTER, "resourceName", "broxiva-prod-aks"),
     (REGISTRY, "registryName", "broxivaprodacr"),
     (WORKSPACE, "resourceGroupName", "broxiva-prod-rg"),
+    # The metrics' history and the traces' ingestion key (in every pod).
+    ("azure-native:monitor:AzureMonitorWorkspace", "azureMonitorWorkspaceName", "broxiva-prod-aks-metrics"),
+    ("azure-native:applicationinsights:Component", "resourceName", "broxiva-prod-insights"),
     (PUBLIC_IP, "resourceGroupName", "broxiva-prod-rg"),
     (RG, "resourceGroupName", "broxiva-prod-rg"),
 ]
@@ -539,6 +552,20 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         expected.add(
             (DNS_ZONE_CONTRIBUTOR, challenge_id, principals["system:serviceaccount:cert-manager:cert-manager"])
         )
+    groups: set[str] = set()
+    if stack != "dev":
+        # Grafana: its identity reads the metrics workspace and the group's platform metrics; the cluster admin
+        # group administers it; the deployer edits (writes the dashboards).
+        grafana_id, grafana = _mock_state(stack, _only(result, "azure-native:dashboard:Grafana"))
+        workspace_id = _mock_state(stack, _only(result, "azure-native:monitor:AzureMonitorWorkspace"))[0]
+        identity = grafana["identity"]["principalId"]
+        groups = {ADMIN_GROUP}
+        expected |= {
+            (MONITORING_DATA_READER, workspace_id, identity),
+            (MONITORING_READER, f"/subscriptions/{SUB}/resourceGroups/{RESOURCE_GROUP[stack]}", identity),
+            (GRAFANA_ADMIN, grafana_id, ADMIN_GROUP),
+            (GRAFANA_EDITOR, grafana_id, mocks.DEPLOYER_OBJECT_ID),
+        }
     assignments = result.by_type(ROLE_ASSIGNMENT)
     actual = [(_role(r), r["inputs"]["scope"], r["inputs"]["principalId"]) for r in assignments]
     assert sorted(actual) == sorted(expected)
@@ -550,7 +577,10 @@ def test_role_assignments_are_exact_and_narrow(plan, stack, namespace):
         # Managed identities are service principals. The deployer's type is its configured one; unset, the
         # SDK's default (User) reaches Azure, which fits a person running the README.
         deployer = inputs["principalId"] == mocks.DEPLOYER_OBJECT_ID
-        assert inputs["principalType"] == ("User" if deployer else "ServicePrincipal"), assignment["name"]
+        group = inputs["principalId"] in groups
+        assert inputs["principalType"] == ("User" if deployer else "Group" if group else "ServicePrincipal"), (
+            assignment["name"]
+        )
 
 
 @pytest.mark.parametrize("principal_type", ["Group", "ServicePrincipal"])
@@ -912,6 +942,9 @@ def test_invokes_are_few(plan, stack):
         "azure-native:containerservice:listManagedClusterUserCredentials": 1,
         # The cache's access key, read from Azure on every run (never generated).
         "azure-native:redisenterprise:listDatabaseKeys": 1,
+        # Grafana's API token (the dashboards; staging and prod), the Slack relay's trigger URL (prod).
+        **({"azure-native:authorization:getClientToken": 1} if stack != "dev" else {}),
+        **({"azure-native:logic:listWorkflowTriggerCallbackUrl": 1} if stack == "prod" else {}),
     }
     creds = next(i for i in result.invokes if i["token"].endswith("listManagedClusterUserCredentials"))
     assert creds["args"]["resourceName"] == CLUSTER_NAME[stack]
@@ -1092,8 +1125,11 @@ PROTECTED_IN_PROD = {
     ("azure-native:redisenterprise:Database", "default"),
     ("azure-native:storage:StorageAccount", "broxivaprodbackups"),
     ("azure-native:storage:BlobContainer", "database-backups"),
+    ("azure-native:monitor:AzureMonitorWorkspace", "broxiva-prod-aks-metrics"),
+    ("azure-native:applicationinsights:Component", "broxiva-prod-insights"),
 }
 _PHYSICAL = (
+    "azureMonitorWorkspaceName",
     "publicIpAddressName",
     "registryName",
     "vaultName",

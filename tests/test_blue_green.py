@@ -115,7 +115,10 @@ def test_deployments_per_color(stack: str) -> None:
             assert pod["terminationGracePeriodSeconds"] >= 30
             if app in PROBES:
                 live, ready, port = PROBES[app]
-                assert container["ports"] == [{"containerPort": port, "name": "http", "protocol": "TCP"}]
+                assert container["ports"] == [
+                    {"containerPort": port, "name": "http", "protocol": "TCP"},
+                    {"containerPort": 9464, "name": "metrics", "protocol": "TCP"},
+                ]
                 assert container["livenessProbe"]["httpGet"]["path"] == live
                 assert container["readinessProbe"]["httpGet"]["path"] == ready
                 assert container["startupProbe"]["httpGet"]["path"] == ready
@@ -191,6 +194,10 @@ def _changes(result: plan_diff.PlanDiff) -> dict[tuple[str, str], set[str]]:
 
 JOB = "kubernetes:batch/v1:Job"
 WEIGHTS = {"spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"}
+RULE_GROUP = "azure-native:alertsmanagement:PrometheusRuleGroup"
+# The recording rules state each route's weight per color (broxiva:route_weight, the blue/green dashboard's):
+# rules 6-9, after the six rate and latency rules.
+RECORDED_WEIGHTS = {(RULE_GROUP, "prometheus-recording-rules"): {f"rules[{i}].expression" for i in range(6, 10)}}
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -202,6 +209,7 @@ def test_a_switch_changes_routes_selectors_gates_and_worker_replicas_only(stack:
         # The gate Jobs' logical names are per color; the engine creates green's and deletes blue's.
         **{(JOB, f"{app}-gate-green"): {"+"} for app in ROUTED},
         **{(JOB, f"{app}-gate-blue"): {"-"} for app in ROUTED},
+        **RECORDED_WEIGHTS,
     }
     workers = {k: v for k, v in changes.items() if k[1].startswith("broxiva-worker")}
     assert {k: v for k, v in changes.items() if k not in workers} == expected
@@ -219,14 +227,14 @@ def test_rolling_back_restores_exactly_the_previous_plan(stack: str) -> None:
     assert _diff(stack, None, {"activeColor": "blue"}).empty
     assert plan_diff.diff(run_program(stack), run_program(stack, {"activeColor": "blue"})).empty
     back = _diff(stack, {"activeColor": "green"}, None)
-    assert {c.type for c in back.changed} <= {SERVICE, ROUTE, DEPLOYMENT}
+    assert {c.type for c in back.changed} <= {SERVICE, ROUTE, DEPLOYMENT, RULE_GROUP}
     assert {r["type"] for r in back.added + back.removed} <= {JOB, HPA}
 
 
 @pytest.mark.parametrize(("before", "after"), [(10, 25), (25, 50), (50, 100), (100, 5)])
 def test_a_canary_step_changes_only_the_routes(before: int, after: int) -> None:
     changes = _changes(_diff("prod", {"canaryWeight": str(before)}, {"canaryWeight": str(after)}))
-    assert changes == {(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED}
+    assert changes == {**{(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED}, **RECORDED_WEIGHTS}
     routes = _objects(run_program("prod", {"canaryWeight": str(after)}), "HTTPRoute")
     for app in ROUTED:
         refs = routes[app]["spec"]["rules"][0]["backendRefs"]
@@ -238,6 +246,7 @@ def test_starting_a_canary_gates_the_idle_color_first() -> None:
     assert changes == {
         **{(ROUTE, f"routes-{app}"): WEIGHTS for app in ROUTED},
         **{(JOB, f"{app}-gate-green"): {"+"} for app in ROUTED},
+        **RECORDED_WEIGHTS,
     }
     plan = run_program("prod", {"canaryWeight": "5"})
     for app in ROUTED:
@@ -314,18 +323,19 @@ def test_the_runbook_end_to_end(index: int) -> None:
         assert _kinds(changes) == {DEPLOYMENT, JOB}
     elif name == "canary-5":
         # Green's gates run first, then the routes give it a share.
-        assert _kinds(changes) == {ROUTE, JOB}
+        assert _kinds(changes) == {ROUTE, JOB, RULE_GROUP}
     elif name.startswith("canary-"):
-        assert _kinds(changes) == {ROUTE}
+        # The routes, and the recorded weights the blue/green dashboard shows.
+        assert _kinds(changes) == {ROUTE, RULE_GROUP}
     elif name == "promote":
         # Green already takes all the traffic; the Services and the workers follow, blue's gates go.
         assert _kinds(changes) == {SERVICE, JOB, DEPLOYMENT, HPA}
         assert {n for (typ, n), paths in changes.items() if typ == JOB} == {f"{a}-gate-blue" for a in ROUTED}
     elif name == "rollback":
         # While blue is warm: blue's gates run again before the traffic returns.
-        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
+        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA, RULE_GROUP}
     elif name == "forward-again":
-        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA}
+        assert _kinds(changes) == {SERVICE, ROUTE, JOB, DEPLOYMENT, HPA, RULE_GROUP}
     else:
         # Blue's Deployments to zero (forced where an HPA sized them), its HPAs and migrations go.
         assert {n for (typ, n) in changes if typ == DEPLOYMENT} == {f"{a}-blue" for a in ROUTED}

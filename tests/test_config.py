@@ -143,7 +143,7 @@ LITERALS = [
         sets={"features.paymentMode": "real"}),
     bad("email-provider", "dev", "features.emailProvider", "'smtp'", "must be 'mailhog', 'sendgrid-test' or 'sendgrid'",
         sets={"features.emailProvider": "smtp"}),
-    bad("monitoring", "dev", "features.monitoring", "'none'", "must be 'container-insights', 'full' or 'full-alerts'",
+    bad("monitoring", "dev", "features.monitoring", "'none'", "must be 'basic', 'full' or 'full-alerts'",
         sets={"features.monitoring": "none"}),
     bad("node-env", "dev", "appSettings.nodeEnv", "'test'", "must be 'development' or 'production'",
         sets={"appSettings.nodeEnv": "test"}),
@@ -525,6 +525,33 @@ MODEL_RULES = [
         "must be set for a worker", sets={"apps.broxiva-worker.livenessCommand": "[]"}),
     bad("idle-replicas-on-a-service", "prod", "apps.broxiva-api.idleReplicas", "1", "must be unset for a service",
         sets={"apps.broxiva-api.idleReplicas": "1"}),
+    bad("monitoring-full-without-grafana", "dev", "observability.grafanaName", "(not set)",
+        "is required when features.monitoring is full", sets={"features.monitoring": "full"}),
+    bad("monitoring-alerts-without-routes", "dev", "observability.alerts", "(not set)",
+        "is required when features.monitoring is full-alerts",
+        sets={"features.monitoring": "full-alerts", "observability.grafanaName": "broxiva-dev-grafana"}),
+    bad("grafana-name-too-long", "staging", "observability.grafanaName", "'broxiva-staging-grafana-x'",
+        "must match", sets={"observability.grafanaName": "broxiva-staging-grafana-x"}),
+    bad("alert-severity-unknown-alert", "prod", "observability.alerts.severities.ApiDown", "'set'",
+        "must name an alert rule", sets={"observability.alerts.severities.ApiDown": "warning"}),
+    bad("alert-severity-unknown-level", "prod", "observability.alerts.severities.HighErrorRate", "'page'",
+        "must be 'critical', 'error', 'warning' or 'informational'",
+        sets={"observability.alerts.severities.HighErrorRate": "page"}),
+    bad("alert-severity-unrouted", "staging", "observability.alerts.routes", '["critical", "error", "warning"]',
+        "must route severity informational (alert HighErrorRate has it), or nobody is notified",
+        sets={"observability.alerts.severities.HighErrorRate": "informational"}),
+    bad("alert-route-unknown-receiver", "prod", "observability.alerts.routes.critical[0]", "'teams'",
+        "must be 'email', 'slack' or 'pagerduty'", sets={"observability.alerts.routes.critical[0]": "teams"}),
+    bad("alert-route-repeats", "prod", "observability.alerts.routes.warning", '["email", "email"]',
+        "must not repeat a receiver", sets={"observability.alerts.routes.warning": '["email", "email"]'}),
+    bad("alert-email-without-addresses", "prod", "observability.alerts.emails", "[]",
+        "must list at least one address (routes.critical uses email)", sets={"observability.alerts.emails": "[]"}),
+    bad("alert-bad-email", "prod", "observability.alerts.emails[0]", "'oncall'", "an e-mail address",
+        sets={"observability.alerts.emails[0]": "oncall"}),
+    bad("trace-ratio-above-one", "dev", "observability.traceSampleRatio", "1.5", "less than or equal to 1",
+        sets={"observability.traceSampleRatio": "1.5"}),
+    bad("metrics-port-is-the-app-port", "dev", "apps.broxiva-api.metricsPort", "4000",
+        "must differ from port (metrics are never routed)", sets={"apps.broxiva-api.metricsPort": "4000"}),
     bad("key-version-missing", "prod", "secrets.encryptionKeys.kyc-encryption-key", "(not set)", "is required",
         unsets=("secrets.encryptionKeys.kyc-encryption-key",)),
     bad("key-version-unknown", "prod", "secrets.encryptionKeys.jwt-access-secret", "'set'",
@@ -1129,11 +1156,15 @@ def _provided_for(stack: str, raw: dict, *, preview: bool):
     return loading._provided(cfg, raw, True, stack, preview=preview)
 
 
+# Prod's alerts notify Slack and PagerDuty: their addresses are required secrets too.
+ALERT_RECEIVERS = ("alertSlackWebhookUrl", "alertPagerdutyIntegrationKey")
+
+
 @pytest.mark.parametrize(
     ("stack", "raw", "missing"),
     [
-        ("prod", {}, ("stripeSecretKey", "stripeWebhookSecret", "sendgridApiKey")),
-        ("prod", {"stripeSecretKey": "sk", "stripeWebhookSecret": "wh"}, ("sendgridApiKey",)),
+        ("prod", {}, ("stripeSecretKey", "stripeWebhookSecret", "sendgridApiKey", *ALERT_RECEIVERS)),
+        ("prod", {"stripeSecretKey": "sk", "stripeWebhookSecret": "wh"}, ("sendgridApiKey", *ALERT_RECEIVERS)),
         ("dev", {}, ("registryPullToken",)),
         ("dev", {"registryPullToken": "t"}, ()),
     ],

@@ -67,7 +67,20 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
 }
 
+
 # ConfigMap broxiva-config, exactly. CORS_ORIGIN is compared as a set of origins.
+def otel(sample_ratio: str) -> dict[str, str]:
+    """The OpenTelemetry SDK settings every stack's ConfigMap carries; only the sampling ratio differs."""
+    return {
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": sample_ratio,
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_HOST": "0.0.0.0",
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http,database",
+    }
+
+
 APP_SETTINGS: dict[str, dict[str, str]] = {
     "dev": {
         "NODE_ENV": "development",
@@ -87,6 +100,7 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "PAYMENT_MODE": "mock",
         "EMAIL_PROVIDER": "mailhog",
         "RATE_LIMITING": "off",
+        **otel("1"),
     },
     "staging": {
         "NODE_ENV": "production",
@@ -106,6 +120,7 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "PAYMENT_MODE": "sandbox",
         "EMAIL_PROVIDER": "sendgrid-test",
         "RATE_LIMITING": "standard",
+        **otel("0.5"),
     },
     "prod": {
         "NODE_ENV": "production",
@@ -125,6 +140,7 @@ APP_SETTINGS: dict[str, dict[str, str]] = {
         "PAYMENT_MODE": "live",
         "EMAIL_PROVIDER": "sendgrid",
         "RATE_LIMITING": "strict",
+        **otel("0.1"),
     },
 }
 
@@ -150,6 +166,8 @@ GENERATED_SECRETS = {
     "internal-api-key",
     "postgres-url",
     "redis-url",
+    # The environment's Application Insights (tracing at every monitoring level).
+    "appinsights-connection-string",
 }
 APP_SECRETS: dict[str, set[str]] = {
     "dev": GENERATED_SECRETS,
@@ -169,7 +187,10 @@ OPTIONAL_PROVIDED_SECRETS = {
 }
 PULL_TOKEN_SECRET = "registry-pull-token"
 # Variable names differ from the upper-cased vault name only here.
-ENV_NAME_EXCEPTIONS = {"postgres-url": "DATABASE_URL"}
+ENV_NAME_EXCEPTIONS = {
+    "postgres-url": "DATABASE_URL",
+    "appinsights-connection-string": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+}
 
 # Charts: (chart, version, repository, namespace).
 CHARTS = {
@@ -357,6 +378,7 @@ def normalized_policy(policy: dict) -> dict:
 GATEWAY_PODS = ("pods", (("kubernetes.io/metadata.name", GATEWAY_NAMESPACE),), ())
 KUBE_DNS = ("pods", (("kubernetes.io/metadata.name", "kube-system"),), (("k8s-app", "kube-dns"),))
 ANYWHERE = ("cidr", "0.0.0.0/0", ())
+METRICS_SCRAPER = ("pods", (("kubernetes.io/metadata.name", "kube-system"),), (("rsName", "ama-metrics"),))
 APP_PODS = (("broxiva.com/part-of", "broxiva"),)
 
 
@@ -386,6 +408,10 @@ def expected_policies(postgres_subnet: str, endpoint_subnet: str) -> dict[str, d
         gate = ("pods", None, (("broxiva.com/gate-for", app),))
         expected[f"allow-gateway-to-{app}"] = policy(
             (("app", app),), {"Ingress"}, ingress={(GATEWAY_PODS, "TCP", port, None), (gate, "TCP", port, None)}
+        )
+        # The managed Prometheus collector, on the metrics port only.
+        expected[f"allow-metrics-scrape-{app}"] = policy(
+            (("app", app),), {"Ingress"}, ingress={(METRICS_SCRAPER, "TCP", 9464, None)}
         )
     # A gate reaches the apps' pods on their ports and nothing else (it has no part-of label: no HTTPS out).
     expected["allow-gates-to-their-app"] = policy(

@@ -74,6 +74,10 @@ EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+PROM_RULES = "azure-native:alertsmanagement:PrometheusRuleGroup"
+ACTION_GROUP = "azure-native:monitor:ActionGroup"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+SERVICE_MONITOR = "kubernetes:azmonitoring.coreos.com/v1:ServiceMonitor"
 
 OWNER = "8e3af657-a8ff-443c-a75e-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7126f08cd"
@@ -141,6 +145,20 @@ class Protect:
         resource = plan.one(self.typ, self.name)
         resource["protect"] = self.value
         return resource["urn"]
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Remove one recorded resource (as if the program no longer declared it); the violation is reported on
+    ``reported`` (type, name)."""
+
+    typ: str
+    name: str
+    reported: tuple[str, str]
+
+    def __call__(self, plan: engine.Plan) -> str:
+        plan.resources.remove(plan.one(self.typ, self.name))
+        return plan.one(*self.reported)["urn"]
 
 
 @dataclass(frozen=True)
@@ -716,6 +734,51 @@ CASES: list[Case] = [
         change=Edit(ROUTE, "routes-broxiva-api", "spec.rules[0].backendRefs[1].weight", 5),
         sets={"colors.green.running": "false"},
     ),
+    # ---------------------------------------------------------------- monitoring
+    Case(
+        "prod-alert-without-action",
+        "production-alerts-notify",
+        "prod",
+        "alert rule 'HighErrorRate' of 'alerts-rules' has no action group",
+        change=Edit(PROM_RULES, "alerts-rules", "rules[4].actions", []),
+    ),
+    Case(
+        "prod-action-group-without-receivers",
+        "production-alerts-notify",
+        "prod",
+        "action group 'alerts-informational' notifies nobody",
+        change=Edit(ACTION_GROUP, "alerts-informational", "emailReceivers", DELETE),
+    ),
+    Case(
+        "prod-without-alerts",
+        "production-alerts-notify",
+        "prod",
+        "production has no Prometheus alert rules",
+        sets={"features.monitoring": "full"},
+        at_changed=False,
+    ),
+    Case(
+        "routed-app-not-scraped",
+        "routed-apps-scraped",
+        "staging",
+        "sends traffic to Service 'broxiva-api-blue', which no ServiceMonitor scrapes",
+        change=Drop(SERVICE_MONITOR, "scrape-broxiva-api", (ROUTE, "routes-broxiva-api")),
+    ),
+    Case(
+        "vault-without-diagnostics",
+        "diagnostics-on-stateful-resources",
+        "dev",
+        "Key Vault 'secrets-vault' sends no logs",
+        change=Drop(DIAGNOSTIC_SETTING, "diagnostics-vault", (VAULT, "secrets-vault")),
+    ),
+    Case(
+        "diagnostics-without-workspace",
+        "diagnostics-on-stateful-resources",
+        "prod",
+        "PostgreSQL server 'postgres-server' sends no logs",
+        change=Edit(DIAGNOSTIC_SETTING, "diagnostics-postgres", "workspaceId", DELETE),
+        at_changed=False,
+    ),
     Case(
         "hpa-min-above-max",
         "hpa-consistent",
@@ -1181,6 +1244,7 @@ def test_registry_lists_every_rule_defined_in_the_rule_modules():
         "private",
         "kubernetes",
         "stack",
+        "monitoring",
     ]
     for module in _rule_modules():
         for value in vars(module).get("POLICIES", []):

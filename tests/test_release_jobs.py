@@ -206,13 +206,16 @@ def test_each_deployment_gets_its_own_port_and_probes(stack: str) -> None:
     for name, dep in deployments.items():
         for container in dep["spec"]["template"]["spec"]["containers"]:
             env = {e["name"]: e.get("value") for e in container["env"]}
-            ports = [p["containerPort"] for p in container.get("ports", [])]
+            ports = [p["containerPort"] for p in container.get("ports", []) if p["name"] == "http"]
             if name.startswith("broxiva-worker"):
                 assert "PORT" not in env and not ports
                 command = container["livenessProbe"]["exec"]["command"]
                 assert command == ["sh", "-c", "find /tmp/heartbeat -mmin -2 | grep -q ."]
             else:
                 assert [int(env["PORT"])] == ports
+                # The metrics port is the OpenTelemetry exporter's, set per container, never PORT.
+                metrics = [p["containerPort"] for p in container["ports"] if p["name"] == "metrics"]
+                assert [int(env["OTEL_EXPORTER_PROMETHEUS_PORT"])] == metrics != ports
             assert "livenessProbe" in container
             assert "readinessProbe" in container or "startupProbe" in container
 

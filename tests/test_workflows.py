@@ -1258,7 +1258,8 @@ def test_the_program_dependencies_include_the_policy_pack_and_come_first_on_path
     ("deps", "expected"),
     [
         ("program", [r"python -m venv venv"]),
-        ("dev", [r"^bash bin/_venv\.sh$"]),
+        # The test dependencies, and promtool for the Prometheus rule tests.
+        ("dev", [r"^bash bin/_venv\.sh$", r"^bash bin/install-promtool$"]),
         ("none", []),
     ],
 )

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from .. import names
 from ..config import AppConfig, ColorsConfig
+from ..monitoring import METRICS_PORT_NAME, METRICS_SERVICE_PORT
 from . import jobs, traffic
 from . import workload_spec as ws
 
@@ -45,12 +46,20 @@ def releases(name: str, app: AppConfig, colors: ColorsConfig, active: names.Colo
     return out
 
 
-def service_spec(app_name: str, color: str) -> dict[str, Any]:
-    return {
-        "type": "ClusterIP",
-        "selector": names.selector_labels(app_name, color),
-        "ports": [{"name": "http", "port": names.SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
+def service_spec(app_name: str, color: str, *, metrics: bool = False) -> dict[str, Any]:
+    """``metrics``: also the metrics port (the per-color Services, which the ServiceMonitors scrape; the routes
+    only ever name the http port)."""
+    ports = [{"name": "http", "port": names.SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]
+    if metrics:
+        ports.append(
+            {
+                "name": METRICS_PORT_NAME,
+                "port": METRICS_SERVICE_PORT,
+                "targetPort": METRICS_PORT_NAME,
+                "protocol": "TCP",
+            }
+        )
+    return {"type": "ClusterIP", "selector": names.selector_labels(app_name, color), "ports": ports}
 
 
 @dataclass(frozen=True)
@@ -168,9 +177,13 @@ class BlueGreenService(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=names.color_service_name(args.app_name, color),
                     namespace=args.namespace,
-                    labels={names.APP_LABEL: args.app_name, names.COLOR_LABEL: color, "broxiva.com/role": "color"},
+                    labels={
+                        names.APP_LABEL: args.app_name,
+                        names.COLOR_LABEL: color,
+                        names.ROLE_LABEL: names.COLOR_ROLE,
+                    },
                 ),
-                spec=service_spec(args.app_name, color),
+                spec=service_spec(args.app_name, color, metrics=True),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for color in deployments
@@ -217,7 +230,7 @@ class BlueGreenService(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=service_name,
                     namespace=args.namespace,
-                    labels={names.APP_LABEL: args.app_name, "broxiva.com/role": role},
+                    labels={names.APP_LABEL: args.app_name, names.ROLE_LABEL: role},
                 ),
                 spec=service_spec(args.app_name, color),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ..config import AppConfig
+from ..monitoring import METRICS_PORT_NAME
 from ..names import PART_OF, PART_OF_LABEL, POOL_LABEL, WORKLOAD_POOL, selector_labels
 
 DRAIN_SECONDS = 10
@@ -53,6 +54,8 @@ class PodEnvironment:
     secrets_version_key: pulumi.Input[str] | None = None
     """Key of the synced Secret that exists only once it holds that version: a pod of the new version cannot
     start on the old values."""
+    environment: str = ""
+    """development, staging or production: the traces' deployment.environment.name."""
 
 
 def pod_labels(release: Release) -> dict[str, str]:
@@ -80,12 +83,29 @@ def _volume_name(path: str) -> str:
     return "scratch" + path.replace("/", "-").replace(".", "").replace("_", "-").lower()
 
 
+def resource_attributes(pods: PodEnvironment, release: Release) -> str:
+    """OTEL_RESOURCE_ATTRIBUTES: every span and metric of a pod says which release and color it came from."""
+    attributes = {
+        "service.namespace": PART_OF,
+        "service.version": release.tag,
+        "deployment.environment.name": pods.environment,
+        "broxiva.color": release.color,
+    }
+    return ",".join(f"{k}={v}" for k, v in attributes.items() if v)
+
+
 def container_env(pods: PodEnvironment, app: AppConfig, release: Release) -> list[dict]:
     """Variables set per container: the color, the tag, the app's own port and the secrets' version."""
     out: list[dict] = [{"name": "APP_COLOR", "value": release.color}, {"name": "APP_VERSION", "value": release.tag}]
     if app.port is not None:
         # Next.js and the API both listen on PORT: each app gets its own, never a shared one.
         out.append({"name": "PORT", "value": str(app.port)})
+    if app.kind == "service":
+        out += [
+            {"name": "OTEL_EXPORTER_PROMETHEUS_PORT", "value": str(app.metrics_port)},
+            {"name": "OTEL_SERVICE_NAME", "value": release.app},
+            {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": resource_attributes(pods, release)},
+        ]
     if pods.secrets_version_key is not None:
         out.append(
             {
@@ -133,7 +153,10 @@ def container(env_: PodEnvironment, app: AppConfig, release: Release) -> dict:
     if app.command:
         spec["command"] = list(app.command)
     if app.port is not None and app.probes is not None:
-        spec["ports"] = [{"name": "http", "containerPort": app.port, "protocol": "TCP"}]
+        spec["ports"] = [
+            {"name": "http", "containerPort": app.port, "protocol": "TCP"},
+            {"name": METRICS_PORT_NAME, "containerPort": app.metrics_port, "protocol": "TCP"},
+        ]
         spec["startupProbe"] = _probe(app.probes.readiness, period=5, failures=30)
         spec["readinessProbe"] = _probe(app.probes.readiness, period=5, failures=3)
         spec["livenessProbe"] = _probe(app.probes.liveness, period=10, failures=3)

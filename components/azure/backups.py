@@ -67,6 +67,7 @@ class BackupStore(pulumi.ComponentResource):
     versioning, soft delete and, where configured, immutable backups."""
 
     account_name: pulumi.Output[str]
+    account_id: pulumi.Output[str]
     container_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupStoreArgs, opts: pulumi.ResourceOptions | None = None):
@@ -123,5 +124,8 @@ class BackupStore(pulumi.ComponentResource):
             opts=removable(account),
         )
         self.account_name = account.name
+        self.account_id = account.id
         self.container_name = container.name
-        self.register_outputs({"account_name": self.account_name, "container_name": self.container_name})
+        self.register_outputs(
+            {"account_name": self.account_name, "container_name": self.container_name, "account_id": self.account_id}
+        )

@@ -40,6 +40,27 @@ class AksClusterArgs:
     """Principal running pulumi; made RBAC Cluster Admin so the program can manage Kubernetes objects."""
     existing_id: str | None
     """Resource ID of the cluster if it already exists (adopt.cluster): imported, not created."""
+    prometheus_metrics: bool = False
+    """Run the managed Prometheus metrics add-on (monitoring level full and above)."""
+
+
+# kube-state-metrics exports no object labels unless listed: the pods' and Deployments' app and color let
+# the rules and dashboards join kube-state-metrics series to the apps' own.
+KUBE_STATE_METRICS_LABELS = "pods=[app,color],deployments=[app,color]"
+
+
+def metrics_profile(enabled: bool) -> aks.ManagedClusterAzureMonitorProfileArgs:
+    """The metrics add-on, on or explicitly off (so lowering the monitoring level turns it off)."""
+    return aks.ManagedClusterAzureMonitorProfileArgs(
+        metrics=aks.ManagedClusterAzureMonitorProfileMetricsArgs(
+            enabled=enabled,
+            kube_state_metrics=aks.ManagedClusterAzureMonitorProfileKubeStateMetricsArgs(
+                metric_labels_allowlist=KUBE_STATE_METRICS_LABELS
+            )
+            if enabled
+            else None,
+        )
+    )
 
 
 def _pool_profile(
@@ -200,6 +221,7 @@ class AksCluster(pulumi.ComponentResource):
                 ),
                 "azurepolicy": aks.ManagedClusterAddonProfileArgs(enabled=cfg.azure_policy),
             },
+            azure_monitor_profile=metrics_profile(args.prometheus_metrics),
             auto_upgrade_profile=aks.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
             ),

@@ -40,6 +40,8 @@ class ManagedRedis(pulumi.ComponentResource):
     port: pulumi.Output[int]
     access_key: pulumi.Output[str]
     url: pulumi.Output[str]
+    cache_id: pulumi.Output[str]
+    database_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:azure:ManagedRedis", name, None, opts)
@@ -85,9 +87,20 @@ class ManagedRedis(pulumi.ComponentResource):
             cluster_name=cache.name, database_name=database.name, resource_group_name=where.resource_group_name
         )
         self.host = cache.host_name
+        self.cache_id = cache.id
+        self.database_id = database.id
         self.port = database.port.apply(lambda p: p or cfg.port)
         self.access_key = pulumi.Output.secret(keys.primary_key)
         self.url = pulumi.Output.secret(
             pulumi.Output.all(self.host, self.port, self.access_key).apply(lambda v: redis_url(v[0], v[1], v[2]))
         )
-        self.register_outputs({"host": self.host, "port": self.port, "access_key": self.access_key, "url": self.url})
+        self.register_outputs(
+            {
+                "host": self.host,
+                "port": self.port,
+                "access_key": self.access_key,
+                "url": self.url,
+                "cache_id": self.cache_id,
+                "database_id": self.database_id,
+            }
+        )

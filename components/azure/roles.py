@@ -17,6 +17,13 @@ ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+    # Azure Managed Grafana's data-plane roles and what its identity reads (learn.microsoft.com, Azure built-in
+    # roles: Monitor section).
+    "Grafana Admin": "22926164-76b3-42b3-bc55-97df8dab3e41",
+    "Grafana Editor": "a79a5197-3a5c-4973-a920-486035ffd60f",
+    "Grafana Viewer": "60921a7e-fef1-4a43-9b16-a26c52ad4769",
+    "Monitoring Data Reader": "b0d8363b-8ddd-447d-831f-62ca05bff136",
+    "Monitoring Reader": "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
 }
 
 _NAMESPACE = uuid.UUID("0b5c1f8e-6a43-4f1e-9a57-2f7f7a2b9c11")

@@ -6,6 +6,7 @@ allowed; they run after the models have validated each object on its own.
 
 from __future__ import annotations
 
+from .. import monitoring
 from ..names import COLORS
 from . import validation as v
 from .errors import MISSING, ConfigError
@@ -89,6 +90,7 @@ def check(cfg: StackConfig) -> None:
         )
     _check_release(cfg)
     _check_adoption(cfg)
+    _check_observability(cfg)
 
 
 def _check_release(cfg: StackConfig) -> None:
@@ -177,4 +179,46 @@ def _check_adoption(cfg: StackConfig) -> None:
                 f"adopt.{key}",
                 resource_id,
                 f"must name the {name_key} of this stack ({name}) in its resource group ({cfg.resource_group})",
+            )
+
+
+def effective_severities(cfg: StackConfig) -> dict[str, str]:
+    """Alert name -> severity: the rule's default unless ``observability.alerts.severities`` sets another."""
+    overrides = cfg.observability.alerts.severities if cfg.observability.alerts else {}
+    rules: list[monitoring.AlertRule | monitoring.MetricAlertRule] = [
+        *monitoring.alert_rules(cfg.namespace, sorted(cfg.routed_apps)),
+        *monitoring.METRIC_ALERTS,
+    ]
+    return {rule.name: overrides.get(rule.name, rule.severity) for rule in rules}
+
+
+def _check_observability(cfg: StackConfig) -> None:
+    level = cfg.features.monitoring
+    obs = cfg.observability
+    if monitoring.has_prometheus(level) and obs.grafana_name is None:
+        raise ConfigError("observability.grafanaName", MISSING, f"is required when features.monitoring is {level}")
+    alerts = obs.alerts
+    if alerts is None:
+        if monitoring.has_alerts(level):
+            raise ConfigError("observability.alerts", MISSING, "is required when features.monitoring is full-alerts")
+        return
+    known = monitoring.alert_names(sorted(cfg.routed_apps))
+    for name in alerts.severities:
+        if name not in known:
+            raise ConfigError(
+                f"observability.alerts.severities.{name}", "set", f"must name an alert rule {list(known)}"
+            )
+    for severity, receivers in alerts.routes.items():
+        if len(set(receivers)) != len(receivers):
+            raise ConfigError(f"observability.alerts.routes.{severity}", list(receivers), "must not repeat a receiver")
+        if "email" in receivers and not alerts.emails:
+            raise ConfigError(
+                "observability.alerts.emails", [], f"must list at least one address (routes.{severity} uses email)"
+            )
+    for name, level_of_alert in effective_severities(cfg).items():
+        if level_of_alert not in alerts.routes:
+            raise ConfigError(
+                "observability.alerts.routes",
+                sorted(alerts.routes),
+                f"must route severity {level_of_alert} (alert {name} has it), or nobody is notified",
             )

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel
 
+from ..monitoring import DEFAULT_METRICS_PORT, Level, Receiver, Severity
 from ..names import Color, idle_color
 from . import validation as v
 from .errors import FieldError
@@ -537,8 +538,30 @@ class Features(Model):
     """Payment gateways: mock (dev), sandbox (staging), live (prod)."""
     email_provider: Literal["mailhog", "sendgrid-test", "sendgrid"]
     """E-mail delivery."""
-    monitoring: Literal["container-insights", "full", "full-alerts"]
-    """Monitoring level."""
+    monitoring: Level
+    """Monitoring level: basic (Container Insights, diagnostic settings, tracing), full (plus managed
+    Prometheus, scraping, Grafana and dashboards) or full-alerts (plus alert rules and notifications)."""
+
+
+class AlertsConfig(Model):
+    emails: tuple[Annotated[str, _check(v.email_problem)], ...] = ()
+    """Addresses the email receiver notifies."""
+    routes: Mapping[Severity, Annotated[tuple[Receiver, ...], Field(min_length=1)]]
+    """Which receivers (email, slack, pagerduty) each severity (critical, error, warning, informational)
+    notifies: one action group per severity. Slack and PagerDuty take their addresses from providedSecrets
+    (alertSlackWebhookUrl, alertPagerdutyIntegrationKey)."""
+    severities: Mapping[str, Severity] = {}
+    """Severity of an alert rule by name, where it differs from the rule's default (docs/observability.md)."""
+
+
+class ObservabilityConfig(Model):
+    grafana_name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,21}[a-zA-Z0-9]$")] | None = None
+    """Azure Managed Grafana instance name (globally unique, 2-23 characters; required from level full)."""
+    trace_sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """Share of traces kept (OTEL_TRACES_SAMPLER_ARG, parent-based ratio sampling)."""
+    alerts: AlertsConfig | None = None
+    """Notifications (required at level full-alerts; may be set below it, unused, so that raising the level is
+    one key)."""
 
 
 class AppSettings(Model):
@@ -648,6 +671,9 @@ class AppConfig(Model):
     """Image repository under the registry server (broxiva-api)."""
     port: Annotated[int, Strict(), Field(ge=1024, le=65535)] | None = None
     """Container port (services only; non-privileged)."""
+    metrics_port: Annotated[int, Strict(), Field(ge=1024, le=65535)] = DEFAULT_METRICS_PORT
+    """Port of the app's Prometheus metrics (/metrics, OpenTelemetry Prometheus exporter): scraped inside the
+    cluster, never routed by the Gateway."""
     replicas: Annotated[int, Strict(), Field(ge=1, le=500)]
     """Replicas of a running color (the HPA minimum when autoscaling is set)."""
     autoscaling: Autoscaling | None = None
@@ -684,6 +710,8 @@ class AppConfig(Model):
             raise FieldError("port", None, "must be set for a service")
         if self.kind == "service" and self.probes is None:
             raise FieldError("probes", None, "must be set for a service")
+        if self.metrics_port == self.port:
+            raise FieldError("metricsPort", self.metrics_port, "must differ from port (metrics are never routed)")
         if self.kind == "worker" and self.port is not None:
             raise FieldError("port", self.port, "must be unset for a worker")
         if self.kind == "service" and not self.hosts:
@@ -818,6 +846,8 @@ class StackConfig(Model):
     """Certificates."""
     features: Features
     """Feature switches."""
+    observability: ObservabilityConfig = ObservabilityConfig()
+    """Monitoring names, tracing and notifications (what features.monitoring turns on)."""
     app_settings: AppSettings
     """Non-secret app settings (ConfigMap broxiva-config)."""
     addons: AddonsConfig = AddonsConfig()

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic.alias_generators import to_camel
 
+from ..monitoring import has_alerts
 from . import validation as v
 from .schema import SecretsConfig, StackConfig
 
@@ -49,6 +50,9 @@ class SecretSpec:
     """Generated: whether the stack creates it at all (None: always)."""
     required_when: Callable[[StackConfig], bool] | None = None
     """Provided: whether the environment cannot run without it (None: optional)."""
+    in_vault: bool = True
+    """Provided: False for a secret the platform itself uses (an alert receiver's address), kept only in the
+    Pulumi state as a secret: never in Key Vault, never in the cluster."""
     versioned: bool = False
     """Generated: a key that encrypts stored data. Made per version (``secrets.encryptionKeys``), never by the
     rotation stamp; the previous version stays readable as ``<name>-previous``."""
@@ -58,8 +62,26 @@ def _generated(name: str, env: str, length: int, **kwargs) -> SecretSpec:
     return SecretSpec(name, env, "generated", length=length, **kwargs)
 
 
-def _provided(name: str, env: str | None, required_when: Callable[[StackConfig], bool] | None = None) -> SecretSpec:
-    return SecretSpec(name, env, "provided", key=to_camel(name.replace("-", "_")), required_when=required_when)
+def _provided(
+    name: str, env: str | None, required_when: Callable[[StackConfig], bool] | None = None, *, in_vault: bool = True
+) -> SecretSpec:
+    return SecretSpec(
+        name, env, "provided", key=to_camel(name.replace("-", "_")), required_when=required_when, in_vault=in_vault
+    )
+
+
+def _routes_to(receiver: str) -> Callable[[StackConfig], bool]:
+    """Required when alerts are on and some severity notifies ``receiver``."""
+
+    def required(cfg: StackConfig) -> bool:
+        alerts = cfg.observability.alerts
+        return (
+            has_alerts(cfg.features.monitoring)
+            and alerts is not None
+            and any(receiver in receivers for receivers in alerts.routes.values())
+        )
+
+    return required
 
 
 CATALOG: tuple[SecretSpec, ...] = (
@@ -76,10 +98,14 @@ CATALOG: tuple[SecretSpec, ...] = (
     # Azure generates the cache's keys; the vault holds the database's primary key as Azure reports it.
     SecretSpec("redis-password", "REDIS_PASSWORD", "service"),
     SecretSpec("redis-url", "REDIS_URL", "service"),
+    # The environment's Application Insights: the OpenTelemetry distro reads this variable.
+    SecretSpec("appinsights-connection-string", "APPLICATIONINSIGHTS_CONNECTION_STRING", "service"),
     _provided("stripe-secret-key", "STRIPE_SECRET_KEY", lambda c: c.features.payment_mode != "mock"),
     _provided("stripe-webhook-secret", "STRIPE_WEBHOOK_SECRET", lambda c: c.features.payment_mode != "mock"),
     _provided("sendgrid-api-key", "SENDGRID_API_KEY", lambda c: c.features.email_provider != "mailhog"),
     _provided("registry-pull-token", None, lambda c: c.registry.pull_token_secret is not None),
+    _provided("alert-slack-webhook-url", None, _routes_to("slack"), in_vault=False),
+    _provided("alert-pagerduty-integration-key", None, _routes_to("pagerduty"), in_vault=False),
     *(
         _provided(name, name.upper().replace("-", "_"))
         for name in (
@@ -131,7 +157,7 @@ def stack_secrets(cfg: StackConfig, provided: Iterable[str]) -> tuple[StackSecre
         name = vault_name(spec, cfg)
         if spec.source == "generated" and spec.wanted is not None and not spec.wanted(cfg):
             continue
-        if spec.source == "provided" and name not in present:
+        if spec.source == "provided" and (name not in present or not spec.in_vault):
             continue
         held.append(StackSecret(name, spec))
         versions = cfg.secrets.encryption_keys.get(name) if spec.versioned else None

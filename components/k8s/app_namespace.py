@@ -19,6 +19,10 @@ ACME_SOLVER_PORT = 8089
 QUOTA_HEADROOM = Decimal("1.25")
 
 
+METRICS_SCRAPER_LABELS = {"rsName": "ama-metrics"}
+"""The pods of the AKS metrics add-on's collector that scrape ServiceMonitor targets."""
+
+
 def app_settings(cfg: StackConfig, redis_host: pulumi.Input[str], redis_port: pulumi.Input[int]) -> dict[str, Any]:
     """ConfigMap broxiva-config: non-secret settings only (secrets come from Secret broxiva-secrets). The cache's
     host and port are its real outputs."""
@@ -44,6 +48,17 @@ def app_settings(cfg: StackConfig, redis_host: pulumi.Input[str], redis_port: pu
         "PAYMENT_MODE": cfg.features.payment_mode,
         "EMAIL_PROVIDER": cfg.features.email_provider,
         "RATE_LIMITING": cfg.features.rate_limiting,
+        # OpenTelemetry SDK settings (the spec's environment variables): traces sampled by ratio, parent first;
+        # W3C propagation; metrics served to Prometheus on each pod's metrics port (set per container). The
+        # trace exporter's address is the Application Insights connection string in the Secret.
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": f"{cfg.observability.trace_sample_ratio:g}",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_HOST": "0.0.0.0",
+        # The stable HTTP and database conventions (http.server.request.duration, db.client.operation.duration)
+        # the platform's rules and dashboards read.
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http,database",
     }
 
 
@@ -315,6 +330,29 @@ class AppNamespace(pulumi.ComponentResource):
                             np.NetworkPolicyIngressRuleArgs(
                                 from_=[gateway_ns, gate],
                                 ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.port)],
+                            )
+                        ],
+                    },
+                )
+            )
+        # The AKS metrics add-on's collector (kube-system, label rsName=ama-metrics) scrapes each app's metrics
+        # port, and nothing else.
+        scraper = np.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": "kube-system"}
+            ),
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(METRICS_SCRAPER_LABELS)),
+        )
+        for app_name, app in sorted(routed.items()):
+            policies.append(
+                (
+                    f"allow-metrics-scrape-{app_name}",
+                    {
+                        "pod_selector": {"matchLabels": {APP_LABEL: app_name}},
+                        "policy_types": ["Ingress"],
+                        "ingress": [
+                            np.NetworkPolicyIngressRuleArgs(
+                                from_=[scraper], ports=[np.NetworkPolicyPortArgs(protocol="TCP", port=app.metrics_port)]
                             )
                         ],
                     },

@@ -104,6 +104,8 @@ class ExternalSecrets(pulumi.ComponentResource):
                 "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
                 "webhook": {"replicaCount": args.replicas},
                 "certController": {"replicaCount": 1},
+                # The controller's metrics Service (port 8080, "metrics"): the scrape of the sync-failure alert.
+                "metrics": {"service": {"enabled": True}},
             },
             self,
         )

@@ -50,6 +50,8 @@ UNTAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:dns:RecordSet",
         "azure-native:keyvault:AccessPolicy",
         "azure-native:managedidentity:FederatedIdentityCredential",
+        "azure-native:monitor:DataCollectionRuleAssociation",
+        "azure-native:monitor:DiagnosticSetting",
         "azure-native:network:PrivateDnsZoneGroup",
         "azure-native:network:SecurityRule",
         "azure-native:network:Subnet",

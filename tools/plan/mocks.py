@@ -87,10 +87,26 @@ _ARM: dict[str, str | None] = {
     "storage:StorageAccount": "Microsoft.Storage/storageAccounts",
     "storage:BlobServiceProperties": "Microsoft.Storage/storageAccounts/{account}/blobServices",
     "storage:BlobContainer": "Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers",
+    "applicationinsights:Component": "Microsoft.Insights/components",
+    "monitor:AzureMonitorWorkspace": "Microsoft.Monitor/accounts",
+    "monitor:DataCollectionEndpoint": "Microsoft.Insights/dataCollectionEndpoints",
+    "monitor:DataCollectionRule": "Microsoft.Insights/dataCollectionRules",
+    "monitor:ActionGroup": "Microsoft.Insights/actionGroups",
+    "monitor:MetricAlert": "Microsoft.Insights/metricAlerts",
+    "alertsmanagement:PrometheusRuleGroup": "Microsoft.AlertsManagement/prometheusRuleGroups",
+    "logic:Workflow": "Microsoft.Logic/workflows",
+    "dashboard:Grafana": "Microsoft.Dashboard/grafana",
     "storage:BlobContainerImmutabilityPolicy": (
         "Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers/{container}/immutabilityPolicies"
     ),
 }
+
+
+_EXTENSIONS: dict[str, str] = {
+    "monitor:DataCollectionRuleAssociation": "Microsoft.Insights/dataCollectionRuleAssociations",
+    "monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
+}
+"""Extension resources: their ID is the extended resource's, then their own provider path."""
 
 
 def stable_uuid(*parts: str) -> str:
@@ -239,6 +255,19 @@ class PlausibleMocks(pulumi_mocks.Mocks):
                 "primaryKey": base64.b64encode(hashlib.sha256(f"{seed}/primary".encode()).digest()).decode(),
                 "secondaryKey": base64.b64encode(hashlib.sha256(f"{seed}/secondary".encode()).digest()).decode(),
             }, []
+        if token == "azure-native:authorization:getClientToken":
+            # An Entra access token for the asked audience (a JWT in Azure; opaque here).
+            audience = args.args.get("endpoint") or "https://management.azure.com/"
+            return {"token": "mock-token." + hashlib.sha256(f"{self.stack}/{audience}".encode()).hexdigest()[:32]}, []
+        if token == "azure-native:logic:listWorkflowTriggerCallbackUrl":
+            workflow, trigger = args.args.get("workflowName"), args.args.get("triggerName")
+            sig = hashlib.sha256(f"{self.stack}/{workflow}/{trigger}".encode()).hexdigest()[:43]
+            return {
+                "value": f"https://prod-00.eastus.logic.azure.com:443/workflows/{_digest(str(workflow)):032x}/"
+                f"triggers/{trigger}/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2F{trigger}%2Frun&sv=1.0"
+                f"&sig={sig}",
+                "method": "POST",
+            }, []
         return {}, []
 
     # ------------------------------------------------------------------ resources
@@ -310,9 +339,16 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             scope = plain.get("scope")
             prefix = scope if short == "authorization:RoleAssignment" and scope else base
             rid = f"{prefix}/providers/{collection}/{resource_name}"
+            if short in _EXTENSIONS:
+                # Extension resources live under the resource they extend.
+                rid = f"{plain.get('resourceUri')}/providers/{_EXTENSIONS[short]}/{resource_name}"
         arm_type = "Microsoft.Resources/resourceGroups"
         if short != "resources:ResourceGroup":
-            arm_type = re.sub(r"/\{[^}]+\}", "", _ARM.get(short) or f"Microsoft.Mock/{short.replace(':', '.')}")
+            arm_type = re.sub(
+                r"/\{[^}]+\}",
+                "",
+                _ARM.get(short) or _EXTENSIONS.get(short) or f"Microsoft.Mock/{short.replace(':', '.')}",
+            )
         state: dict[str, Any] = {"id": rid, "name": resource_name, "type": arm_type, "azureApiVersion": "mock"}
         identity = plain.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
@@ -363,6 +399,32 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             state["customerId"] = stable_uuid(self.stack, name, "workspace")
         elif short == "dbforpostgresql:Server":
             state["fullyQualifiedDomainName"] = f"{resource_name}.postgres.database.azure.com"
+        elif short == "applicationinsights:Component":
+            key = stable_uuid(self.stack, name, "instrumentation-key")
+            state["instrumentationKey"] = key
+            state["appId"] = stable_uuid(self.stack, name, "app")
+            state["connectionString"] = (
+                f"InstrumentationKey={key};IngestionEndpoint=https://eastus-8.in.applicationinsights.azure.com/;"
+                f"LiveEndpoint=https://eastus.livediagnostics.monitor.azure.com/;ApplicationId={state['appId']}"
+            )
+        elif short == "monitor:AzureMonitorWorkspace":
+            state["metrics"] = {
+                "internalId": f"mac_{stable_uuid(self.stack, name, 'account')}",
+                "prometheusQueryEndpoint": f"https://{resource_name}-{_digest(resource_name) % 10**4:04d}.eastus.prometheus.monitor.azure.com",
+            }
+        elif short == "monitor:DataCollectionRule":
+            state["immutableId"] = f"dcr-{_digest(self.stack, name):032x}"[:36]
+        elif short == "dashboard:Grafana":
+            state["properties"] = {
+                **plain.get("properties", {}),
+                "endpoint": f"https://{resource_name}-{_digest(resource_name) % 16**8:08x}.eus.grafana.azure.com",
+            }
+            if (plain.get("identity") or {}).get("type") == "SystemAssigned":
+                state["identity"] = {
+                    "type": "SystemAssigned",
+                    "principalId": stable_uuid(self.stack, name, "principal"),
+                    "tenantId": TENANT_ID,
+                }
         elif short == "redisenterprise:RedisEnterprise":
             state["hostName"] = f"{resource_name}.{plain.get('location', 'eastus')}.redis.azure.net"
         return rid, state
@@ -400,6 +462,17 @@ class PlausibleMocks(pulumi_mocks.Mocks):
             "storage:BlobServiceProperties": "blobServicesName",
             "storage:BlobContainer": "containerName",
             "storage:BlobContainerImmutabilityPolicy": "immutabilityPolicyName",
+            "applicationinsights:Component": "resourceName",
+            "monitor:AzureMonitorWorkspace": "azureMonitorWorkspaceName",
+            "monitor:DataCollectionEndpoint": "dataCollectionEndpointName",
+            "monitor:DataCollectionRule": "dataCollectionRuleName",
+            "monitor:DataCollectionRuleAssociation": "associationName",
+            "monitor:DiagnosticSetting": "name",
+            "monitor:ActionGroup": "actionGroupName",
+            "monitor:MetricAlert": "ruleName",
+            "alertsmanagement:PrometheusRuleGroup": "ruleGroupName",
+            "logic:Workflow": "workflowName",
+            "dashboard:Grafana": "workspaceName",
         }
         key = keys.get(short)
         value = plain.get(key) if key else None
