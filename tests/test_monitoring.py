@@ -310,3 +310,24 @@ def test_traces_reach_the_apps_through_the_vault(stack):
             assert env["OTEL_SERVICE_NAME"] in ROUTED
             assert "service.version=" in env["OTEL_RESOURCE_ATTRIBUTES"]
             assert "broxiva.color=" in env["OTEL_RESOURCE_ATTRIBUTES"]
+
+
+def test_grafana_roles_follow_the_stacks_groups():
+    reader = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    plan = run_program("staging", {"rbac.readerGroupObjectIds": f'["{reader}"]'})
+    by_role = {}
+    for assignment in plan.by_type("azure-native:authorization:RoleAssignment"):
+        inputs = assignment["inputs"]
+        if "/Microsoft.Dashboard/grafana/" in inputs["scope"]:
+            by_role.setdefault(inputs["roleDefinitionId"].rsplit("/", 1)[1], []).append(inputs)
+    viewer, admin = by_role["60921a7e-fef1-4a43-9b16-a26c52ad4769"], by_role["22926164-76b3-42b3-bc55-97df8dab3e41"]
+    assert [(a["principalId"], a["principalType"]) for a in viewer] == [(reader, "Group")]
+    assert [(a["principalId"], a["principalType"]) for a in admin] == [
+        ("5b7a4c1e-3f0d-4a8e-9b6c-2d1e0f3a4b5c", "Group")
+    ]
+    # No one else gets a role on the instance but the deployer (Grafana Editor, to write the dashboards).
+    assert set(by_role) == {
+        "60921a7e-fef1-4a43-9b16-a26c52ad4769",
+        "22926164-76b3-42b3-bc55-97df8dab3e41",
+        "a79a5197-3a5c-4973-a920-486035ffd60f",
+    }

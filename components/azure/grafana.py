@@ -26,7 +26,8 @@ from ..options import removable
 from . import roles
 from .context import Placement, Principal
 
-GRAFANA_MAJOR_VERSION = "11"
+# Grafana 11 reached upstream end of life in June 2026; 12 is the newest major Azure Managed Grafana offers.
+GRAFANA_MAJOR_VERSION = "12"
 GRAFANA_AUDIENCE = "ce34e7e5-485f-4d76-964f-b3d2b16d1e4f"
 """Azure Managed Grafana's Entra application: the audience of the tokens its HTTP API accepts."""
 FOLDER_UID = "broxiva"
