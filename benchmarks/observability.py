@@ -24,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LEVELS = ("basic", "full", "full-alerts")
-EXTRA = {"dev": {"observability.grafanaName": "broxiva-dev-grafana"}}
+# dev names no Grafana and routes no alerts: what raising its level would take.
+EXTRA = {
+    "dev": {
+        "observability.grafanaName": "broxiva-dev-grafana",
+        "observability.alerts": '{"emails": ["devops@broxiva.com"], "routes": '
+        '{"critical": ["email"], "error": ["email"], "warning": ["email"]}}',
+    }
+}
 _RENDER = """
 import sys, time, json
 t = time.perf_counter()
