@@ -25,6 +25,7 @@ needs_promtool = pytest.mark.skipif(
     PROMTOOL is None and not os.environ.get("CI"), reason="promtool not installed: run bin/install-promtool"
 )
 NS = "broxiva-production"
+AZURE_GROUPS = ("NodeRecordingRulesRuleGroup", "KubernetesRecordingRulesRuleGroup")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,32 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("stack", "expected"),
     [
         ("dev", set()),
-        ("staging", {"broxiva-staging-aks-recording"}),
-        ("prod", {"broxiva-prod-aks-recording", "broxiva-prod-aks-alerts"}),
+        ("staging", {"broxiva-staging-aks-recording", *(f"{g}-broxiva-staging-aks" for g in AZURE_GROUPS)}),
+        (
+            "prod",
+            {"broxiva-prod-aks-recording", "broxiva-prod-aks-alerts", *(f"{g}-broxiva-prod-aks" for g in AZURE_GROUPS)},
+        ),
     ],
 )
 def test_rule_groups_follow_the_monitoring_level(stack, expected):
     assert set(promrules.rule_groups(run_program(stack).resources)) == expected
+
+
+def test_azures_recommended_recording_rules_are_declared_as_its_template_has_them(prod_groups):
+    node = prod_groups["NodeRecordingRulesRuleGroup-broxiva-prod-aks"]["rules"]
+    kubernetes = prod_groups["KubernetesRecordingRulesRuleGroup-broxiva-prod-aks"]["rules"]
+    # The template's counts (Azure/prometheus-collector AddonBicepTemplate/FullAzureMonitorMetricsProfile.bicep).
+    assert (len(node), len(kubernetes)) == (11, 19)
+    assert node[0] == {
+        "record": "instance:node_num_cpu:sum",
+        "expr": 'count without (cpu, mode) (  node_cpu_seconds_total{job="node",mode="idle"})',
+    }
+    workloads = [
+        r["labels"]["workload_type"]
+        for r in kubernetes
+        if r["record"] == "namespace_workload_pod:kube_pod_owner:relabel"
+    ]
+    assert workloads == ["deployment", "daemonset", "statefulset", "job"]
 
 
 SEED_ALERTS = {
@@ -86,7 +107,7 @@ def test_every_rule_names_where_its_metrics_come_from(prod_groups):
 
 
 def test_rules_select_only_the_stacks_namespace(prod_groups):
-    for group in prod_groups.values():
+    for group in (prod_groups["broxiva-prod-aks-recording"], prod_groups["broxiva-prod-aks-alerts"]):
         for rule in group["rules"]:
             for selector in re.findall(r"\{[^}]*\}", rule["expr"]):
                 if "$labels" not in selector:
