@@ -49,7 +49,10 @@ DEFAULT_METRICS_PORT = 9464
 # Where each metric comes from: every rule names the scrape target or add-on behind its metrics.
 APP_SCRAPE = "the apps' ServiceMonitors (OpenTelemetry Prometheus exporter, port metrics)"
 KUBE_STATE_METRICS = "kube-state-metrics (AKS managed Prometheus add-on, default target)"
+# certmanager_certificate_expiration_timestamp_seconds{name, namespace}: cert-manager pkg/metrics/certificates.go.
 CERT_MANAGER_SCRAPE = "cert-manager controller metrics (ServiceMonitor cert-manager, port 9402)"
+# externalsecret_status_condition{name, namespace, condition, status}: external-secrets
+# pkg/controllers/externalsecret/esmetrics/esmetrics.go (subsystem externalsecret, key status_condition).
 EXTERNAL_SECRETS_SCRAPE = "External Secrets controller metrics (ServiceMonitor external-secrets, port 8080)"
 RECORDING_RULES = "this platform's recording rules (from the apps' ServiceMonitors)"
 

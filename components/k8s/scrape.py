@@ -22,7 +22,8 @@ from . import charts
 API_VERSION = "azmonitoring.coreos.com/v1"
 SCRAPE_INTERVAL = "30s"
 
-# Envoy Gateway labels the proxy pods it manages; the proxies serve Prometheus stats on their admin port.
+# Envoy Gateway labels the proxy pods it manages and names their stats port "metrics" (19001, /stats/prometheus;
+# envoyproxy/gateway internal/infrastructure/kubernetes/proxy/resource.go expectedProxyContainers).
 ENVOY_PROXY_LABELS = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
 ENVOY_METRICS_PORT = "metrics"
 ENVOY_METRICS_PATH = "/stats/prometheus"
@@ -62,6 +63,8 @@ def add_on_service_monitor(match_labels: dict[str, str], port: str) -> dict[str,
     }
 
 
+# cert-manager deploy/charts/cert-manager/templates/service.yaml (prometheus.enabled, the chart's default);
+# external-secrets deploy/charts/external-secrets/templates/service.yaml (metrics.service.enabled).
 CERT_MANAGER_SERVICE = {"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"}
 CERT_MANAGER_PORT = "tcp-prometheus-servicemonitor"
 EXTERNAL_SECRETS_SERVICE = {
