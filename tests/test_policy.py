@@ -912,8 +912,21 @@ def test_stack_passes_every_policy(plan, stack):
         ("staging", {"activeColor": "green", "colors.blue.running": "false"}),
         ("dev", {"colors.green.tag": "dev-4a5b6c7", "colors.green.running": "true", "activeColor": "green"}),
         ("prod", {"appSettings.stripePublishableKey": "pk_live_" + "51Hq7x" * 17}),
+        ("staging", {"features.monitoring": "full-alerts"}),
+        ("staging", {"features.monitoring": "basic"}),
+        ("dev", {"features.monitoring": "full", "observability.grafanaName": "broxiva-dev-grafana"}),
     ],
-    ids=["flip", "canary", "idle-scaled-down", "staging-flip-and-stop-blue", "dev-second-color", "long-publishable"],
+    ids=[
+        "flip",
+        "canary",
+        "idle-scaled-down",
+        "staging-flip-and-stop-blue",
+        "dev-second-color",
+        "long-publishable",
+        "staging-alerts",
+        "staging-basic",
+        "dev-full",
+    ],
 )
 def test_release_steps_pass(plan, stack, sets):
     """What the runbook does on purpose (flip, canary, scale the idle color to zero) passes every policy."""
