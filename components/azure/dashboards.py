@@ -20,6 +20,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def variables(dashboard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's template variables (data sources, constants, choices), in their order."""
     return list((dashboard.get("templating") or {}).get("list") or [])
 
 
