@@ -131,7 +131,7 @@ def test_every_routed_app_has_a_service_monitor_on_its_color_services(stack):
         targets = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"]}
         assert targets == {"app": ["__meta_kubernetes_pod_label_app"], "color": ["__meta_kubernetes_pod_label_color"]}
     for add_on, namespace, port in (
-        ("cert-manager", "cert-manager", "tcp-prometheus-servicemonitor"),
+        ("cert-manager", "cert-manager", "http-metrics"),
         ("external-secrets", "external-secrets-system", "metrics"),
     ):
         assert monitors[add_on]["metadata"]["namespace"] == namespace

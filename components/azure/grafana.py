@@ -28,6 +28,10 @@ from .context import Placement, Principal
 
 # Grafana 11 reached upstream end of life in June 2026; 12 is the newest major Azure Managed Grafana offers.
 GRAFANA_MAJOR_VERSION = "12"
+# The audience az grafana itself requests (Azure/azure-cli-extensions src/amg/azext_amg/custom.py, the
+# "amg_first_party_app" outside PPE). Microsoft's page "Authenticate data plane APIs" now also names the
+# Grafana SSO application 6f2d169c-08f3-4a4c-a982-bcaf2d038c45 and https://dashboard.azure.com; if a
+# workspace answers 401 to this audience, change this constant (docs/observability.md, troubleshooting).
 GRAFANA_AUDIENCE = "ce34e7e5-485f-4d76-964f-b3d2b16d1e4f"
 """Azure Managed Grafana's Entra application: the audience of the tokens its HTTP API accepts."""
 FOLDER_UID = "broxiva"

@@ -63,10 +63,11 @@ def add_on_service_monitor(match_labels: dict[str, str], port: str) -> dict[str,
     }
 
 
-# cert-manager deploy/charts/cert-manager/templates/service.yaml (prometheus.enabled, the chart's default);
+# cert-manager deploy/charts/cert-manager/templates/service.yaml (prometheus.enabled, the chart's default;
+# the port is named http-metrics since v1.21.0, commit 4f55450 "Cleanup Helm metrics path and port");
 # external-secrets deploy/charts/external-secrets/templates/service.yaml (metrics.service.enabled).
 CERT_MANAGER_SERVICE = {"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"}
-CERT_MANAGER_PORT = "tcp-prometheus-servicemonitor"
+CERT_MANAGER_PORT = "http-metrics"
 EXTERNAL_SECRETS_SERVICE = {
     "app.kubernetes.io/name": "external-secrets",
     "app.kubernetes.io/instance": "external-secrets",
