@@ -345,7 +345,7 @@ external_secrets = ExternalSecrets(
     # children, which a dependency on the vault component alone does not reach.
     opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=vault.secrets)),
 )
-CertManager(
+cert_manager = CertManager(
     "cert-manager",
     CertManagerArgs(
         app_namespace=app_ns.namespace,
@@ -441,11 +441,19 @@ Routes(
 
 if monitoring.has_prometheus(level):
     # The add-on brings the ServiceMonitor kinds with the cluster's metrics profile; the add-ons' metrics
-    # Services come with their releases.
+    # Services come with their releases. Raising a running stack to full: the preview answers the
+    # monitors from their inputs while their kinds are unknown to the cluster, and `up` creates them after
+    # the cluster's update (the provider's credentials are read from the updated cluster), retrying while the
+    # kinds register (pulumi-kubernetes provider/pkg/provider/provider.go Create: skipPreview when the kind
+    # is unknown; provider/pkg/await/await.go Creation retries IsNoMatchError). The releases are named
+    # themselves: they are children of their namespaces, which a dependency on a component does not reach.
     ScrapeTargets(
         "scrape",
         ScrapeTargetsArgs(app_namespace=app_ns.namespace, routed_apps=sorted(cfg.routed_apps)),
-        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[external_secrets, edge])),
+        opts=pulumi.ResourceOptions.merge(
+            in_cluster,
+            pulumi.ResourceOptions(depends_on=[external_secrets.release, edge.release, cert_manager.release]),
+        ),
     )
 
 pulumi.export("environment", cfg.environment)

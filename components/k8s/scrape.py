@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 
 from .. import names
+from ..options import children_depends_on
 from ..monitoring import METRICS_PATH, METRICS_PORT_NAME
 from . import charts
 
@@ -90,7 +91,9 @@ class ScrapeTargets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ScrapeTargetsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("broxiva:k8s:ScrapeTargets", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # The kinds come with the metrics add-on and the scraped Services with the releases: the monitors wait
+        # for what the component was told to wait for (a component's depends_on does not reach its children).
+        child = pulumi.ResourceOptions(parent=self, depends_on=children_depends_on(opts))
         for app in sorted(args.routed_apps):
             charts.custom_resource(
                 f"{name}-{app}",
