@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 
 from .. import names
-from ..options import children_depends_on
 from ..monitoring import METRICS_PATH, METRICS_PORT_NAME
+from ..options import children_depends_on
 from . import charts
 
 API_VERSION = "azmonitoring.coreos.com/v1"
