@@ -209,6 +209,10 @@ def test_grafana_is_linked_to_the_workspace_and_provisions_every_dashboard(stack
     }
     (provider,) = plan.by_type("pulumi:providers:grafana")
     assert provider["inputs"]["auth"] == "[secret]"
+    # The deployer's Grafana Editor grant takes minutes to reach Grafana: 403 is retried for ten minutes.
+    # (A provider's non-string settings reach it JSON-encoded.)
+    assert set(json.loads(provider["inputs"]["retryStatusCodes"])) == {"403", "429", "5xx"}
+    assert int(provider["inputs"]["retries"]) * int(provider["inputs"]["retryWait"]) >= 600
 
 
 # ---------------------------------------------------------------------------------------------- alerts

@@ -35,6 +35,9 @@ GRAFANA_MAJOR_VERSION = "12"
 GRAFANA_AUDIENCE = "ce34e7e5-485f-4d76-964f-b3d2b16d1e4f"
 """Azure Managed Grafana's Entra application: the audience of the tokens its HTTP API accepts."""
 FOLDER_UID = "broxiva"
+# Azure documents up to about ten minutes for a role assignment to take effect.
+RBAC_RETRIES = 20
+RBAC_RETRY_WAIT = 30
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,18 @@ class Grafana(pulumi.ComponentResource):
         self.endpoint = instance.properties.apply(lambda p: p.endpoint if p else "")
         # A fresh token each run (an access token lives about an hour: one update).
         token = authorization.get_client_token_output(endpoint=GRAFANA_AUDIENCE).token
+        # Grafana Editor reaches Grafana's data plane minutes after it is granted, so the first update's calls
+        # answer 403 for a while: the client retries 403 too, every RBAC_RETRY_WAIT seconds, for up to
+        # RBAC_RETRIES times (grafana-openapi-client-go pkg/transport/transport.go RoundTrip; 429 and 5xx are
+        # its defaults, which the list replaces). A lasting 403 (a missing role) fails after those minutes.
         provider = grafana.Provider(
-            f"{name}-api", url=self.endpoint, auth=pulumi.Output.secret(token), opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-api",
+            url=self.endpoint,
+            auth=pulumi.Output.secret(token),
+            retries=RBAC_RETRIES,
+            retry_wait=RBAC_RETRY_WAIT,
+            retry_status_codes=["403", "429", "5xx"],
+            opts=pulumi.ResourceOptions(parent=self),
         )
         on_grafana = pulumi.ResourceOptions(parent=instance, provider=provider, depends_on=[editor])
         folder = grafana.oss.Folder(f"{name}-folder", title="Broxiva", uid=FOLDER_UID, opts=on_grafana)
