@@ -119,6 +119,8 @@ class Grafana(pulumi.ComponentResource):
         # answer 403 for a while: the client retries 403 too, every RBAC_RETRY_WAIT seconds, for up to
         # RBAC_RETRIES times (grafana-openapi-client-go pkg/transport/transport.go RoundTrip; 429 and 5xx are
         # its defaults, which the list replaces). A lasting 403 (a missing role) fails after those minutes.
+        # Changing these settings updates the provider in place: the bridge's DiffConfig replaces a provider
+        # (and its dashboards) only for settings marked ForcesProviderReplace (pulumi-terraform-bridge #1683).
         provider = grafana.Provider(
             f"{name}-api",
             url=self.endpoint,
